@@ -1,0 +1,131 @@
+import { backoffDelay, DEFAULT_BACKOFF } from './backoff.ts';
+import type { Clock } from './clock.ts';
+import { SpoolError } from './errors.ts';
+import type { Job } from './job.ts';
+import { toJsonText } from './json-payload.ts';
+import type { Outcome } from './store/store.ts';
+
+/** What a handler gets besides its job. */
+export interface JobContext {
+  /** Aborts on timeout, cancel, lost lease or shutdown; `signal.reason` says which. */
+  signal: AbortSignal;
+  /**
+   * Records progress: kept in memory, written by the worker's next tick (or with the outcome),
+   * announced to in-process listeners at once. Free to call as often as you like.
+   */
+  progress(value: unknown): void;
+  /** This attempt's number, from 1. */
+  attempt: number;
+  /** The id of the worker running the job. */
+  workerId: string;
+}
+
+/** A job handler: its return value (JSON) is stored as job.result; a throw fails the attempt. */
+export type Handler<Data = unknown, Result = unknown> = (job: Job<Data>, ctx: JobContext) => Promise<Result> | Result;
+
+/** Why an attempt's signal aborted. */
+export class AttemptAbort extends SpoolError {
+  constructor(
+    readonly reason: 'timeout' | 'cancelled' | 'lost' | 'shutdown',
+    message: string,
+  ) {
+    super(`ABORT_${reason.toUpperCase()}`, message);
+  }
+}
+
+/** How an attempt ended, before it is turned into a stored outcome. */
+export type Settlement =
+  | { kind: 'returned'; value: unknown }
+  | { kind: 'threw'; error: unknown }
+  | { kind: 'aborted'; abort: AttemptAbort };
+
+/** One running attempt: its abort controller and its progress not yet written. */
+export class Attempt {
+  readonly controller = new AbortController();
+  /** Latest progress as JSON, when it changed since the last write. */
+  dirtyProgress: string | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(readonly job: Job) {}
+
+  /** Aborts the attempt's signal (once); the first reason wins. */
+  abort(abort: AttemptAbort): void {
+    if (!this.controller.signal.aborted) this.controller.abort(abort);
+  }
+
+  /** Runs the handler; settles on return, throw, or abort, whichever comes first. */
+  async run(handler: Handler, ctx: JobContext): Promise<Settlement> {
+    const { signal } = this.controller;
+    if (this.job.timeout !== null) {
+      const ms = this.job.timeout;
+      this.timer = setTimeout(() => this.abort(new AttemptAbort('timeout', `attempt timed out after ${ms} ms (timeout option)`)), ms);
+    }
+    const aborted = new Promise<Settlement>((resolve) => {
+      const onAbort = () => resolve({ kind: 'aborted', abort: signal.reason as AttemptAbort });
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
+    const ran = (async (): Promise<Settlement> => {
+      try {
+        return { kind: 'returned', value: await handler(this.job, ctx) };
+      } catch (error) {
+        return { kind: 'threw', error };
+      }
+    })();
+    try {
+      return await Promise.race([ran, aborted]);
+    } finally {
+      clearTimeout(this.timer);
+    }
+  }
+}
+
+/**
+ * Turns a settlement into the outcome to store: the retry/fail decision (attempts left?) and the backoff
+ * come from here, not from the store. Returns null when nothing must be written (lease lost).
+ */
+export function decideOutcome(job: Job, settlement: Settlement, progressJson: string | undefined, clock: Clock, random?: () => number): Outcome | null {
+  const base = { id: job.id, ...(progressJson !== undefined ? { progressJson } : {}) };
+  if (settlement.kind === 'returned') {
+    let resultJson: string;
+    try {
+      resultJson = toJsonText(settlement.value, 'result');
+    } catch (error) {
+      return failure(job, base, error, clock, random);
+    }
+    return { ...base, status: 'completed', resultJson };
+  }
+  if (settlement.kind === 'aborted') {
+    switch (settlement.abort.reason) {
+      case 'lost':
+        return null;
+      case 'shutdown':
+        return { ...base, status: 'released' };
+      case 'cancelled':
+        return { ...base, status: 'cancelled', error: settlement.abort.message };
+      case 'timeout':
+        return failure(job, base, settlement.abort, clock, random);
+    }
+  }
+  return failure(job, base, settlement.error, clock, random);
+}
+
+function failure(job: Job, base: { id: string; progressJson?: string }, error: unknown, clock: Clock, random?: () => number): Outcome {
+  const { message, stack } = describeError(error);
+  if (job.attempts < job.maxAttempts) {
+    const delay = backoffDelay(job.backoff ?? DEFAULT_BACKOFF, job.attempts, random);
+    return { ...base, status: 'retry', runAt: clock.now() + delay, error: message, errorStack: stack };
+  }
+  return { ...base, status: 'failed', error: message, errorStack: stack };
+}
+
+/** A thrown value's message and stack, whatever was thrown. */
+export function describeError(error: unknown): { message: string; stack: string | null } {
+  if (error instanceof Error) return { message: error.message || error.name, stack: error.stack ?? null };
+  if (typeof error === 'string') return { message: error, stack: null };
+  try {
+    return { message: `non-Error thrown: ${JSON.stringify(error)}`, stack: null };
+  } catch {
+    return { message: `non-Error thrown: ${String(error)}`, stack: null };
+  }
+}

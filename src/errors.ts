@@ -1,0 +1,46 @@
+/** Base class of every error Spool throws on purpose; `code` is stable and machine-readable. */
+export class SpoolError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** Bad input: the message names the field, the value received and what to send instead. Nothing was written. */
+export class ValidationError extends SpoolError {
+  /** Every problem found, one line each, e.g. `options.delay must be a non-negative integer (ms), got -5`. */
+  readonly issues: string[];
+  constructor(issues: string[]) {
+    super('VALIDATION', issues.join('; '));
+    this.issues = issues;
+  }
+}
+
+/** The job id names no job (never added, or deleted). */
+export class JobNotFoundError extends SpoolError {
+  readonly jobId: string;
+  constructor(jobId: string) {
+    super('JOB_NOT_FOUND', `job ${JSON.stringify(jobId)} does not exist (it was never added or has been deleted)`);
+    this.jobId = jobId;
+  }
+}
+
+/** The operation does not apply to the job in its current state, e.g. retry() of a completed job. */
+export class JobStateError extends SpoolError {
+  readonly jobId: string;
+  readonly status: string;
+  constructor(jobId: string, status: string, message: string) {
+    super('JOB_STATE', message);
+    this.jobId = jobId;
+    this.status = status;
+  }
+}
+
+/** A database call failed; `cause` holds the driver's error, the message says which statement. */
+export class StoreError extends SpoolError {
+  constructor(message: string, options: { cause: unknown }) {
+    super('STORE', message, options);
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * Spool's public API. Everything a user imports comes from here; the rest of src/ is internal.
+ */
+export { openQueue, DEFAULT_DATABASE_URL, type OpenQueueOptions } from './open-queue.ts';
+export { Queue, type BulkJob, type ListJobsFilter } from './queue.ts';
+export { Worker, type WorkerOptions, type Handlers, type WorkerStats } from './worker.ts';
+export { type Handler, type JobContext } from './attempt.ts';
+export type { Job, JobStatus, JobOptions, JobCounts, BackoffOptions } from './job.ts';
+export { JOB_STATUSES } from './job.ts';
+export type { QueueEvent, QueueEventType, QueueListener } from './events.ts';
+export { SpoolError, ValidationError, JobNotFoundError, JobStateError, StoreError } from './errors.ts';
+export {
+  createBatchedProgressUpdater,
+  type BatchedProgressUpdater,
+  type BatchedProgressUpdaterOptions,
+} from './progress.ts';
+export { backoffDelay } from './backoff.ts';
+export type { Clock } from './clock.ts';
+export type { Logger } from './logger.ts';
+export type { StoreStats } from './store/store.ts';

@@ -1,0 +1,134 @@
+import { z } from 'zod';
+import { ValidationError } from './errors.ts';
+import { JOB_STATUSES } from './job.ts';
+
+/**
+ * One schema per input that crosses the public edge (library calls; the server and CLI reuse them).
+ * Each message says what a field must be; `parseInput` adds the path and the value received.
+ */
+
+const MAX_INT = 2_147_483_647;
+const wholeMs = (what: string, min = 0) =>
+  z
+    .number({ error: `must be ${what} in milliseconds (a finite number)` })
+    .int(`must be a whole number of milliseconds`)
+    .min(min, `must be at least ${min} ms`)
+    .max(MAX_INT, `must be at most ${MAX_INT} ms (about 24.8 days)`);
+const wholeCount = (what: string, min: number, max: number) =>
+  z
+    .number({ error: `must be ${what} (a finite number)` })
+    .int(`must be a whole number`)
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`);
+
+/** Job names: what a handler map is keyed by, and what URLs and metrics labels carry. */
+export const jobNameSchema = z
+  .string({ error: 'must be a string' })
+  .min(1, 'must not be empty')
+  .max(200, 'must be at most 200 characters')
+  .regex(/^[A-Za-z0-9_.:@/-]+$/, 'may contain only letters, digits and _ . : @ / -');
+
+const backoffSchema = z.discriminatedUnion(
+  'type',
+  [
+    z.strictObject({
+      type: z.literal('exponential'),
+      delay: wholeMs('the first retry delay', 0),
+      maxDelay: wholeMs('the longest retry delay', 0).optional(),
+      jitter: z.boolean({ error: 'must be true or false' }).optional(),
+    }),
+    z.strictObject({
+      type: z.literal('fixed'),
+      delay: wholeMs('the retry delay', 0),
+      jitter: z.boolean({ error: 'must be true or false' }).optional(),
+    }),
+  ],
+  { error: `must be { type: 'exponential', delay, maxDelay?, jitter? } or { type: 'fixed', delay, jitter? }` },
+);
+
+/** Options of queue.add() and of each addBulk() entry. */
+export const jobOptionsSchema = z
+  .strictObject({
+    priority: wholeCount('the priority', -MAX_INT, MAX_INT).optional(),
+    delay: wholeMs('the delay').optional(),
+    runAt: z.date({ error: 'must be a valid Date' }).optional(),
+    maxAttempts: wholeCount('the number of attempts', 1, 1000).optional(),
+    backoff: backoffSchema.optional(),
+    timeout: wholeMs('the attempt timeout', 1).optional(),
+    uniqueKey: z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(255, 'must be at most 255 characters').optional(),
+  })
+  .refine((o) => o.delay === undefined || o.runAt === undefined, {
+    message: 'give delay or runAt, not both',
+  });
+
+/** Filter of queue.listJobs(). */
+export const listFilterSchema = z.strictObject({
+  status: z.enum(JOB_STATUSES as [string, ...string[]], { error: `must be one of ${JOB_STATUSES.join(', ')}` }).optional(),
+  name: jobNameSchema.optional(),
+  limit: wholeCount('the page size', 1, 1000).optional(),
+  offset: wholeCount('the number of jobs to skip', 0, MAX_INT).optional(),
+  cursor: z.string({ error: 'must be a job id string' }).regex(/^[1-9][0-9]{0,15}$/, 'must be a job id (the id of the last job of the previous page)').optional(),
+});
+
+/** Filter of queue.counts(). */
+export const countsFilterSchema = z.strictObject({ name: jobNameSchema.optional() });
+
+/** Options of queue.worker(). */
+export const workerOptionsSchema = z.strictObject({
+  concurrency: wholeCount('how many jobs run at once', 1, 10_000).optional(),
+  progressFlushMs: wholeMs('how often progress and leases are written', 10).optional(),
+  leaseMs: wholeMs('how long a claim holds a job', 100).optional(),
+  pollMs: wholeMs('how often an idle worker looks for work', 10).optional(),
+  graceMs: wholeMs('how long stop() waits for running jobs', 0).optional(),
+  id: z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(200, 'must be at most 200 characters').optional(),
+});
+
+/** Options of createBatchedProgressUpdater(). */
+export const progressUpdaterOptionsSchema = z.strictObject({
+  flushInterval: wholeMs('how often queued progress is written', 1).optional(),
+  maxBatchSize: wholeCount('how many queued updates force a write', 1, 100_000).optional(),
+});
+
+/** Job ids as the API hands them out. */
+export const jobIdSchema = z.string({ error: 'must be a job id string' }).min(1, 'must not be empty').max(64, 'must be at most 64 characters');
+
+/**
+ * Parses `input` with `schema`, or throws one ValidationError listing every problem as
+ * `<field> <what it must be>, got <value>`. Nothing is written before this returns.
+ */
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown, field: string): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  throw new ValidationError(result.error.issues.map((issue) => describeIssue(issue, input, field)));
+}
+
+function describeIssue(issue: z.core.$ZodIssue, input: unknown, field: string): string {
+  const path = [field, ...issue.path.map(String)].filter(Boolean).join('.');
+  if (issue.code === 'unrecognized_keys') {
+    return `${path} has unknown option${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}; check the spelling against the documented options`;
+  }
+  const received = valueAt(input, issue.path);
+  return `${path} ${issue.message}, got ${describeValue(received)}`;
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value = input;
+  for (const key of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
+/** A short, safe rendering of a received value for error messages. */
+export function describeValue(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'string') return value.length > 60 ? `${JSON.stringify(value.slice(0, 60))}… (${value.length} chars)` : JSON.stringify(value);
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString();
+  if (typeof value === 'function') return 'a function';
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  if (value === null) return 'null';
+  return typeof value === 'object' ? 'an object' : typeof value;
+}

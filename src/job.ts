@@ -1,0 +1,62 @@
+/** Where a job is in its life: pending (waiting or scheduled) → running → completed | failed | cancelled. */
+export type JobStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
+
+/** Every status, in life order; handy for counts and UIs. */
+export const JOB_STATUSES: readonly JobStatus[] = ['pending', 'running', 'completed', 'failed', 'cancelled'];
+
+/** How long to wait before the next attempt after a failure. */
+export type BackoffOptions =
+  | { type: 'exponential'; delay: number; maxDelay?: number; jitter?: boolean }
+  | { type: 'fixed'; delay: number; jitter?: boolean };
+
+/** Options of `queue.add()`; every field is optional and validated. */
+export interface JobOptions {
+  /** Higher runs first; default 0. */
+  priority?: number;
+  /** Milliseconds from now before the job may run; exclusive with `runAt`. */
+  delay?: number;
+  /** When the job may run at the earliest; exclusive with `delay`. */
+  runAt?: Date;
+  /** Attempts in all, the first included; default 3. */
+  maxAttempts?: number;
+  /** Delay between attempts; default exponential from 1 s, capped at 1 h, with jitter. */
+  backoff?: BackoffOptions;
+  /** Milliseconds an attempt may take before its signal aborts and the attempt fails. */
+  timeout?: number;
+  /** At most one pending or running job carries this key; adding another returns the existing id. */
+  uniqueKey?: string;
+}
+
+/** A job as stored. Dates are `Date`; data, progress and result are the JSON values given. */
+export interface Job<Data = unknown, Result = unknown> {
+  id: string;
+  name: string;
+  data: Data;
+  status: JobStatus;
+  priority: number;
+  /** Attempts started so far (the running one included). */
+  attempts: number;
+  maxAttempts: number;
+  progress: unknown;
+  result: Result | null;
+  /** The last failure's message. */
+  error: string | null;
+  /** The last failure's stack, when it had one. */
+  errorStack: string | null;
+  runAt: Date;
+  createdAt: Date;
+  startedAt: Date | null;
+  completedAt: Date | null;
+  /** The id of the worker running (or that last ran) the job. */
+  processingBy: string | null;
+  uniqueKey: string | null;
+  backoff: BackoffOptions | null;
+  timeout: number | null;
+  /** Until when the running worker holds the job; past it, another worker may take it. */
+  leaseUntil: Date | null;
+  /** A cancel was asked while the job ran; its worker aborts it at its next tick. */
+  cancelRequested: boolean;
+}
+
+/** Jobs per status. */
+export type JobCounts = Record<JobStatus, number>;

@@ -1,0 +1,269 @@
+import { EventEmitter } from 'node:events';
+import { DEFAULT_BACKOFF } from './backoff.ts';
+import type { Clock } from './clock.ts';
+import { ValidationError } from './errors.ts';
+import { QueueEvents, type QueueEventType, type QueueListener } from './events.ts';
+import {
+  countsFilterSchema,
+  jobIdSchema,
+  jobNameSchema,
+  jobOptionsSchema,
+  listFilterSchema,
+  parseInput,
+} from './input-schemas.ts';
+import type { Job, JobCounts, JobOptions, JobStatus } from './job.ts';
+import { toJsonText } from './json-payload.ts';
+import type { Logger } from './logger.ts';
+import type { NewJob, Store, StoreStats } from './store/store.ts';
+import { type Handlers, Worker, type WorkerOptions } from './worker.ts';
+
+/** One entry of queue.addBulk(). */
+export interface BulkJob<Data = unknown> {
+  name: string;
+  data?: Data;
+  options?: JobOptions;
+}
+
+/** Filter and page of queue.listJobs(). */
+export interface ListJobsFilter {
+  status?: JobStatus;
+  name?: string;
+  /** Page size, 1–1000; default 50. */
+  limit?: number;
+  /** Jobs to skip; prefer `cursor` for deep pages. */
+  offset?: number;
+  /** The id of the last job of the previous page. */
+  cursor?: string;
+}
+
+/** Settings a Queue is built with (openQueue fills them in). */
+export interface QueueSettings {
+  clock: Clock;
+  logger: Logger;
+  maxPayloadBytes: number;
+}
+
+/**
+ * Signals from the queue to the workers of this process, no database in between: jobs became runnable
+ * at a time (added or retried); a running job was cancelled or deleted here, so its worker aborts it now
+ * rather than at its next tick.
+ */
+export type LocalSignals = EventEmitter<{ runnable: [runAt: number]; cancel: [id: string]; delete: [id: string] }>;
+
+/** Default page size of listJobs(). */
+const DEFAULT_PAGE = 50;
+
+/**
+ * The producer and admin API over one store. Validates every input before anything is written,
+ * emits events to in-process listeners, and creates workers that share its store.
+ */
+export class Queue {
+  private readonly events: QueueEvents;
+  private readonly signals: LocalSignals = new EventEmitter();
+  private readonly workers = new Set<Worker>();
+  private closed = false;
+
+  constructor(
+    /** The store underneath; internal, exposed for tests and tools in this repository. */
+    readonly store: Store,
+    private readonly settings: QueueSettings,
+  ) {
+    this.signals.setMaxListeners(0);
+    this.events = new QueueEvents((error, event) =>
+      settings.logger.error(`a '${event.type}' listener threw: ${(error as Error)?.message ?? error}`, { jobId: event.job.id }),
+    );
+  }
+
+  /** Adds one job; one statement. Returns its id (the existing job's id when `uniqueKey` matches one pending or running). */
+  async add<Data>(name: string, data?: Data, options?: JobOptions): Promise<string> {
+    const [id] = await this.addBulk([{ name, data, options }]);
+    return id!;
+  }
+
+  /** Adds many jobs in one statement (one transaction): all or none. Ids come back in input order. */
+  async addBulk(entries: BulkJob[]): Promise<string[]> {
+    this.assertOpen();
+    if (!Array.isArray(entries)) throw new ValidationError([`addBulk() takes an array of { name, data, options }, got ${typeof entries}`]);
+    const now = this.settings.clock.now();
+    const jobs = entries.map((entry, i) => this.toNewJob(entry, entries.length === 1 ? '' : `jobs[${i}].`, now));
+    if (jobs.length === 0) return [];
+    const ids = await this.store.enqueue({ jobs, now });
+    this.announceRunnable(jobs.map((j) => j.runAt));
+    if (this.events.has('added')) {
+      jobs.forEach((job, i) => this.events.emit('added', newJobSnapshot(ids[i]!, job, now)));
+    }
+    return ids;
+  }
+
+  /** The job, or null; one statement. */
+  async getJob(id: string): Promise<Job | null> {
+    this.assertOpen();
+    return this.store.get(parseInput(jobIdSchema, id, 'id'));
+  }
+
+  /** A page of jobs, newest first: ONE statement whatever the limit. */
+  async listJobs(filter: ListJobsFilter = {}): Promise<Job[]> {
+    this.assertOpen();
+    const f = parseInput(listFilterSchema, filter, 'filter');
+    return this.store.list({
+      status: f.status as JobStatus | undefined,
+      name: f.name,
+      limit: f.limit ?? DEFAULT_PAGE,
+      offset: f.offset ?? 0,
+      cursor: f.cursor,
+    });
+  }
+
+  /** Failed or cancelled → pending, attempts reset; one statement. Throws JobStateError in any other state. */
+  async retry(id: string): Promise<Job> {
+    const job = await this.transition(id, 'retry');
+    this.announceRunnable([job.runAt.getTime()]);
+    return job;
+  }
+
+  /** Pending → cancelled; running → its signal aborts (here at once, elsewhere at the worker's next tick), then cancelled. */
+  async cancel(id: string): Promise<Job> {
+    const job = await this.transition(id, 'cancel');
+    if (job.status === 'cancelled') this.events.emit('cancelled', job);
+    else this.signals.emit('cancel', job.id);
+    return job;
+  }
+
+  /** Removes the job wherever it is; a running one is aborted by its worker. */
+  async delete(id: string): Promise<void> {
+    const job = await this.transition(id, 'delete');
+    if (job.status === 'running') this.signals.emit('delete', job.id);
+  }
+
+  /** Jobs per status (optionally of one name); one statement. */
+  async counts(filter: { name?: string } = {}): Promise<JobCounts> {
+    this.assertOpen();
+    return this.store.counts(parseInput(countsFilterSchema, filter, 'filter'));
+  }
+
+  /** Jobs per name and status; one statement. */
+  async countsByName(): Promise<Record<string, JobCounts>> {
+    this.assertOpen();
+    return this.store.countsByName();
+  }
+
+  /**
+   * Writes a job's progress now: one statement per call. Inside a handler use ctx.progress() (free);
+   * outside, batch with createBatchedProgressUpdater().
+   */
+  async updateProgress(id: string, progress: unknown): Promise<boolean> {
+    this.assertOpen();
+    const jobId = parseInput(jobIdSchema, id, 'id');
+    const json = toJsonText(progress, 'progress', this.settings.maxPayloadBytes);
+    const written = await this.store.setProgress({ updates: [{ id: jobId, json }] });
+    if (written.length > 0 && this.events.has('progress')) {
+      const job = await this.store.get(jobId);
+      if (job) this.events.emit('progress', job);
+    }
+    return written.length > 0;
+  }
+
+  /** Listens to job events of this process ('added', 'started', 'progress', 'retrying', 'completed', 'failed', 'cancelled'). */
+  on(type: QueueEventType, listener: QueueListener): this {
+    this.events.on(type, listener);
+    return this;
+  }
+
+  off(type: QueueEventType, listener: QueueListener): this {
+    this.events.off(type, listener);
+    return this;
+  }
+
+  once(type: QueueEventType, listener: QueueListener): this {
+    this.events.once(type, listener);
+    return this;
+  }
+
+  /** Creates a worker for these handlers; call start() on it. */
+  worker(handlers: Handlers, options: WorkerOptions = {}): Worker {
+    this.assertOpen();
+    const worker = new Worker(this.store, handlers, options, {
+      clock: this.settings.clock,
+      logger: this.settings.logger,
+      events: this.events,
+      signals: this.signals,
+      maxPayloadBytes: this.settings.maxPayloadBytes,
+      onStopped: (w) => this.workers.delete(w),
+    });
+    this.workers.add(worker);
+    return worker;
+  }
+
+  /** Statements and round trips the store has sent so far. */
+  stats(): StoreStats {
+    return this.store.stats();
+  }
+
+  /** Stops this queue's workers (gracefully) and closes the store. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.workers].map((w) => w.stop()));
+    await this.store.close();
+  }
+
+  private async transition(id: string, op: 'retry' | 'cancel' | 'delete'): Promise<Job> {
+    this.assertOpen();
+    const jobId = parseInput(jobIdSchema, id, 'id');
+    const job = await this.store.transition({ id: jobId, op, now: this.settings.clock.now() });
+    return job!;
+  }
+
+  private announceRunnable(runAts: number[]): void {
+    if (runAts.length > 0) this.signals.emit('runnable', Math.min(...runAts));
+  }
+
+  private toNewJob(entry: BulkJob, prefix: string, now: number): NewJob {
+    if (entry === null || typeof entry !== 'object') {
+      throw new ValidationError([`${prefix || 'each job '}must be an object { name, data, options }, got ${entry}`]);
+    }
+    const name = parseInput(jobNameSchema, entry.name, `${prefix}name`);
+    const options = parseInput(jobOptionsSchema, entry.options ?? {}, `${prefix}options`);
+    const dataJson = toJsonText(entry.data, `${prefix}data`, this.settings.maxPayloadBytes);
+    return {
+      name,
+      dataJson,
+      priority: options.priority ?? 0,
+      runAt: options.runAt ? options.runAt.getTime() : now + (options.delay ?? 0),
+      maxAttempts: options.maxAttempts ?? 3,
+      backoff: options.backoff ?? DEFAULT_BACKOFF,
+      timeout: options.timeout ?? null,
+      uniqueKey: options.uniqueKey ?? null,
+    };
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new ValidationError(['the queue is closed; open a new one with openQueue()']);
+  }
+}
+
+function newJobSnapshot(id: string, job: NewJob, now: number): Job {
+  return {
+    id,
+    name: job.name,
+    data: JSON.parse(job.dataJson),
+    status: 'pending',
+    priority: job.priority,
+    attempts: 0,
+    maxAttempts: job.maxAttempts,
+    progress: null,
+    result: null,
+    error: null,
+    errorStack: null,
+    runAt: new Date(job.runAt),
+    createdAt: new Date(now),
+    startedAt: null,
+    completedAt: null,
+    processingBy: null,
+    uniqueKey: job.uniqueKey,
+    backoff: job.backoff,
+    timeout: job.timeout,
+    leaseUntil: null,
+    cancelRequested: false,
+  };
+}

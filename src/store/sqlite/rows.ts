@@ -1,0 +1,56 @@
+import type { BackoffOptions, Job, JobStatus } from '../../job.ts';
+
+/** A spool_jobs row as better-sqlite3 returns it. */
+export interface JobRow {
+  id: number;
+  name: string;
+  data: string;
+  status: string;
+  priority: number;
+  attempts: number;
+  max_attempts: number;
+  backoff: string | null;
+  timeout_ms: number | null;
+  progress: string | null;
+  result: string | null;
+  error: string | null;
+  error_stack: string | null;
+  run_at: number;
+  created_at: number;
+  started_at: number | null;
+  completed_at: number | null;
+  processing_by: string | null;
+  lease_until: number | null;
+  cancel_requested: number;
+  unique_key: string | null;
+}
+
+const parseOrNull = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
+const dateOrNull = (ms: number | null): Date | null => (ms === null ? null : new Date(ms));
+
+/** Turns a row into the public Job shape. */
+export function rowToJob(row: JobRow): Job {
+  return {
+    id: String(row.id),
+    name: row.name,
+    data: JSON.parse(row.data),
+    status: row.status as JobStatus,
+    priority: row.priority,
+    attempts: row.attempts,
+    maxAttempts: row.max_attempts,
+    progress: parseOrNull(row.progress),
+    result: parseOrNull(row.result),
+    error: row.error,
+    errorStack: row.error_stack,
+    runAt: new Date(row.run_at),
+    createdAt: new Date(row.created_at),
+    startedAt: dateOrNull(row.started_at),
+    completedAt: dateOrNull(row.completed_at),
+    processingBy: row.processing_by,
+    uniqueKey: row.unique_key,
+    backoff: parseOrNull(row.backoff) as BackoffOptions | null,
+    timeout: row.timeout_ms,
+    leaseUntil: dateOrNull(row.lease_until),
+    cancelRequested: row.cancel_requested === 1,
+  };
+}

@@ -1,0 +1,268 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { JobStateError, StoreError } from '../../errors.ts';
+import { JOB_STATUSES, type Job, type JobCounts } from '../../job.ts';
+import { orderEnqueuedIds } from '../enqueue-ids.ts';
+import { StatementCounter } from '../statement-counter.ts';
+import type { ClaimParams, ClaimResult, ListFilter, NewJob, Outcome, Store, StoreStats, TickParams, TickResult, TransitionOp } from '../store.ts';
+import { transitionRefused } from '../transition-error.ts';
+import { type JobRow, rowToJob } from './rows.ts';
+import { migrate } from './schema.ts';
+import * as SQL from './statements.ts';
+
+/** Options of the SQLite store. */
+export interface SqliteStoreOptions {
+  /** File path, or ':memory:'. */
+  path: string;
+  /**
+   * 'full' (default) fsyncs the WAL at every commit: a committed job survives power loss. 'normal' survives
+   * a process crash but may lose the last commits on power loss; measured 13× more commits/s here.
+   */
+  durability?: 'full' | 'normal';
+  /** How long a writer waits for another process's write lock before failing; default 10 s. */
+  busyTimeoutMs?: number;
+}
+
+const NO_CURSOR = Number.MAX_SAFE_INTEGER;
+
+/**
+ * The embedded store: one SQLite file in WAL mode through better-sqlite3. Calls are synchronous
+ * underneath (SQLite runs in-process), so a round trip is a function call and a commit; several
+ * processes on one machine may share the file (SQLite serialises their writes).
+ */
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  private readonly db: Database.Database;
+  private readonly counter = new StatementCounter();
+  private readonly stmt: ReturnType<typeof prepareAll>;
+  private readonly claimTx: (p: ClaimParams) => { rows: JobRow[]; finished: string[] };
+
+  constructor(options: SqliteStoreOptions) {
+    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+    try {
+      this.db = new Database(options.path);
+      this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma(`synchronous = ${options.durability === 'normal' ? 'NORMAL' : 'FULL'}`);
+      migrate(this.db);
+    } catch (cause) {
+      throw new StoreError(`could not open SQLite database ${options.path}: ${(cause as Error).message}`, { cause });
+    }
+    this.stmt = prepareAll(this.db);
+    const claimTx = this.db.transaction((p: ClaimParams) => {
+      const finished = p.finish && p.finish.length > 0 ? this.runFinish(p.workerId, p.now, p.finish) : [];
+      if (p.limit <= 0) return { rows: [] as JobRow[], finished };
+      const rows = this.stmt.claim.all({
+        workerId: p.workerId,
+        now: p.now,
+        leaseUntil: p.now + p.leaseMs,
+        names: JSON.stringify(p.names),
+        limit: p.limit,
+      }) as JobRow[];
+      return { rows, finished };
+    });
+    this.claimTx = (p) => claimTx.immediate(p);
+  }
+
+  async enqueue(p: { jobs: NewJob[]; now: number }): Promise<string[]> {
+    if (p.jobs.length === 0) return [];
+    const payload = JSON.stringify(p.jobs.map(toInsertable));
+    const rows = this.run('enqueue', 1, 'insert jobs', () =>
+      this.stmt.insertJobs.all({ jobs: payload, now: p.now }) as { id: number; unique_key: string | null }[],
+    );
+    return orderEnqueuedIds(
+      p.jobs,
+      rows.map((r) => ({ id: String(r.id), uniqueKey: r.unique_key })),
+      async (keys) => {
+        const found = this.run('enqueue', 1, 'look up unique keys', () =>
+          this.stmt.idsByUniqueKey.all({ keys: JSON.stringify(keys) }) as { id: number; unique_key: string }[],
+        );
+        return new Map(found.map((r) => [r.unique_key, String(r.id)]));
+      },
+    );
+  }
+
+  async claim(p: ClaimParams): Promise<ClaimResult> {
+    const finishing = p.finish !== undefined && p.finish.length > 0;
+    if (p.limit <= 0 && !finishing) return { jobs: [], finished: [] };
+    const statements = (p.limit > 0 ? 1 : 0) + (finishing ? 1 : 0);
+    const { rows, finished } = this.run('claim', statements, 'claim jobs', () => this.claimTx(p));
+    return { jobs: rows.map(rowToJob).sort(claimOrder), finished };
+  }
+
+  async setProgress(p: { updates: { id: string; json: string }[] }): Promise<string[]> {
+    const updates = p.updates.filter((u) => isRowId(u.id));
+    if (updates.length === 0) return [];
+    const entries = JSON.stringify(updates.map((u) => [Number(u.id), u.json]));
+    const rows = this.run('setProgress', 1, 'write progress', () => this.stmt.setProgress.all({ entries }) as { id: number }[]);
+    return rows.map((r) => String(r.id));
+  }
+
+  async tick(p: TickParams): Promise<TickResult> {
+    if (p.running.length === 0) return { cancelled: [], lost: [] };
+    const progress = new Map(p.progress.map((e) => [e.id, e.json]));
+    const entries = JSON.stringify(p.running.map((id) => [Number(id), progress.get(id) ?? null]));
+    const rows = this.run('tick', 1, 'worker tick', () =>
+      this.stmt.tick.all({ entries, workerId: p.workerId, leaseUntil: p.now + p.leaseMs }) as {
+        id: number;
+        cancel_requested: number;
+      }[],
+    );
+    const held = new Set(rows.map((r) => String(r.id)));
+    return {
+      cancelled: rows.filter((r) => r.cancel_requested === 1).map((r) => String(r.id)),
+      lost: p.running.filter((id) => !held.has(id)),
+    };
+  }
+
+  async finish(p: { workerId: string; now: number; outcomes: Outcome[] }): Promise<string[]> {
+    if (p.outcomes.length === 0) return [];
+    return this.run('finish', 1, 'finish jobs', () => this.runFinish(p.workerId, p.now, p.outcomes));
+  }
+
+  async get(id: string): Promise<Job | null> {
+    if (!isRowId(id)) return null;
+    const row = this.run('get', 1, `get job ${id}`, () => this.stmt.selectJob.get({ id: Number(id) }) as JobRow | undefined);
+    return row ? rowToJob(row) : null;
+  }
+
+  async list(filter: ListFilter): Promise<Job[]> {
+    const shape = filter.status ? (filter.name ? 'statusAndName' : 'status') : filter.name ? 'name' : 'all';
+    const cursor = filter.cursor !== undefined && isRowId(filter.cursor) ? Number(filter.cursor) : NO_CURSOR;
+    const rows = this.run('list', 1, 'list jobs', () =>
+      this.stmt.list[shape].all({
+        ...(filter.status ? { status: filter.status } : {}),
+        ...(filter.name ? { name: filter.name } : {}),
+        cursor,
+        limit: filter.limit,
+        offset: filter.offset,
+      }) as JobRow[],
+    );
+    return rows.map(rowToJob);
+  }
+
+  async counts(filter: { name?: string }): Promise<JobCounts> {
+    const rows = this.run('counts', 1, 'count jobs', () =>
+      (filter.name === undefined
+        ? this.stmt.countByStatus.all()
+        : this.stmt.countByStatusOfName.all({ name: filter.name })) as { status: string; n: number }[],
+    );
+    const counts = emptyCounts();
+    for (const row of rows) counts[row.status as keyof JobCounts] = row.n;
+    return counts;
+  }
+
+  async countsByName(): Promise<Record<string, JobCounts>> {
+    const rows = this.run('counts', 1, 'count jobs by name', () =>
+      this.stmt.countByNameAndStatus.all() as { name: string; status: string; n: number }[],
+    );
+    const byName: Record<string, JobCounts> = {};
+    for (const row of rows) (byName[row.name] ??= emptyCounts())[row.status as keyof JobCounts] = row.n;
+    return byName;
+  }
+
+  async transition(p: { id: string; op: TransitionOp; now: number }): Promise<Job | null> {
+    const statement = { retry: this.stmt.retryJob, cancel: this.stmt.cancelJob, delete: this.stmt.deleteJob }[p.op];
+    let row: JobRow | undefined;
+    if (isRowId(p.id)) {
+      try {
+        row = this.run('transition', 1, `${p.op} job ${p.id}`, () =>
+          statement.get({ id: Number(p.id), ...(p.op === 'delete' ? {} : { now: p.now }) }) as JobRow | undefined,
+        );
+      } catch (error) {
+        if (isUniqueViolation(error)) {
+          throw new JobStateError(p.id, 'failed', `cannot retry job ${p.id}: another pending or running job holds its uniqueKey`);
+        }
+        throw error;
+      }
+    }
+    if (row) return rowToJob(row);
+    throw transitionRefused(p.id, p.op, await this.get(p.id));
+  }
+
+  stats(): StoreStats {
+    return this.counter.snapshot();
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  private runFinish(workerId: string, now: number, outcomes: Outcome[]): string[] {
+    const payload = JSON.stringify(outcomes.map((o) => ({ ...o, id: Number(o.id), ...finishFields(o) })));
+    const rows = this.stmt.finish.all({ outcomes: payload, workerId, now }) as { id: number }[];
+    return rows.map((r) => String(r.id));
+  }
+
+  /** Counts one round trip and wraps driver errors with what was being done. */
+  private run<T>(method: string, statements: number, what: string, fn: () => T): T {
+    this.counter.record(method, statements);
+    try {
+      return fn();
+    } catch (cause) {
+      if (isUniqueViolation(cause)) throw cause;
+      throw new StoreError(`SQLite store could not ${what}: ${(cause as Error).message}`, { cause });
+    }
+  }
+}
+
+function prepareAll(db: Database.Database) {
+  return {
+    insertJobs: db.prepare(SQL.INSERT_JOBS),
+    idsByUniqueKey: db.prepare(SQL.SELECT_IDS_BY_UNIQUE_KEY),
+    claim: db.prepare(SQL.CLAIM_JOBS),
+    tick: db.prepare(SQL.TICK),
+    finish: db.prepare(SQL.FINISH),
+    setProgress: db.prepare(SQL.SET_PROGRESS),
+    selectJob: db.prepare(SQL.SELECT_JOB),
+    list: {
+      all: db.prepare(SQL.LIST_JOBS.all),
+      status: db.prepare(SQL.LIST_JOBS.status),
+      name: db.prepare(SQL.LIST_JOBS.name),
+      statusAndName: db.prepare(SQL.LIST_JOBS.statusAndName),
+    },
+    countByStatus: db.prepare(SQL.COUNT_BY_STATUS),
+    countByStatusOfName: db.prepare(SQL.COUNT_BY_STATUS_OF_NAME),
+    countByNameAndStatus: db.prepare(SQL.COUNT_BY_NAME_AND_STATUS),
+    retryJob: db.prepare(SQL.RETRY_JOB),
+    cancelJob: db.prepare(SQL.CANCEL_JOB),
+    deleteJob: db.prepare(SQL.DELETE_JOB),
+  };
+}
+
+function toInsertable(job: NewJob) {
+  return {
+    name: job.name,
+    data: job.dataJson,
+    priority: job.priority,
+    runAt: job.runAt,
+    maxAttempts: job.maxAttempts,
+    backoff: job.backoff === null ? null : JSON.stringify(job.backoff),
+    timeout: job.timeout,
+    uniqueKey: job.uniqueKey,
+  };
+}
+
+function finishFields(o: Outcome) {
+  return {
+    result: o.status === 'completed' ? o.resultJson : null,
+    progress: o.progressJson ?? null,
+  };
+}
+
+function claimOrder(a: Job, b: Job): number {
+  return b.priority - a.priority || a.runAt.getTime() - b.runAt.getTime() || Number(a.id) - Number(b.id);
+}
+
+function isRowId(id: string): boolean {
+  return /^[1-9][0-9]{0,15}$/.test(id);
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return (error as { code?: string } | null)?.code === 'SQLITE_CONSTRAINT_UNIQUE';
+}
+
+function emptyCounts(): JobCounts {
+  return Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as JobCounts;
+}

@@ -1,0 +1,109 @@
+/**
+ * Every SQL statement the SQLite store runs, named. Batches travel as one JSON parameter read with
+ * json_each, so a statement's text (and its prepared plan) is the same for 1 job or 1,000.
+ */
+
+export const INSERT_JOBS = `
+  INSERT INTO spool_jobs (name, data, priority, run_at, max_attempts, backoff, timeout_ms, unique_key, created_at)
+  SELECT json_extract(value, '$.name'), json_extract(value, '$.data'), json_extract(value, '$.priority'),
+         json_extract(value, '$.runAt'), json_extract(value, '$.maxAttempts'), json_extract(value, '$.backoff'),
+         json_extract(value, '$.timeout'), json_extract(value, '$.uniqueKey'), @now
+    FROM json_each(@jobs)
+   WHERE true
+   ORDER BY key
+  ON CONFLICT DO NOTHING
+  RETURNING id, unique_key`;
+
+export const SELECT_IDS_BY_UNIQUE_KEY = `
+  SELECT id, unique_key FROM spool_jobs
+   WHERE unique_key IN (SELECT value FROM json_each(@keys)) AND status IN ('pending', 'running')`;
+
+// Lease-expired jobs first (they have waited longest), then due pending jobs in priority order.
+export const CLAIM_JOBS = `
+  UPDATE spool_jobs
+     SET status = 'running', attempts = attempts + 1, processing_by = @workerId,
+         lease_until = @leaseUntil, started_at = @now
+   WHERE id IN (
+     SELECT id FROM (
+       SELECT id FROM spool_jobs INDEXED BY spool_jobs_leases
+        WHERE status = 'running' AND lease_until < @now
+          AND name IN (SELECT value FROM json_each(@names))
+        LIMIT @limit)
+     UNION ALL
+     SELECT id FROM (
+       SELECT id FROM spool_jobs INDEXED BY spool_jobs_runnable
+        WHERE status = 'pending' AND run_at <= @now
+          AND name IN (SELECT value FROM json_each(@names))
+        ORDER BY priority DESC, run_at, id
+        LIMIT @limit)
+     LIMIT @limit)
+  RETURNING *`;
+
+// One row per running job: [id, progress JSON or null]. Extends the lease, writes progress that changed,
+// and returns what the worker must learn (cancel requests). Rows not returned were lost.
+export const TICK = `
+  UPDATE spool_jobs
+     SET lease_until = @leaseUntil, progress = coalesce(t.progress, spool_jobs.progress)
+    FROM (SELECT value ->> 0 AS id, value ->> 1 AS progress FROM json_each(@entries)) AS t
+   WHERE spool_jobs.id = t.id AND spool_jobs.status = 'running' AND spool_jobs.processing_by = @workerId
+  RETURNING spool_jobs.id AS id, spool_jobs.cancel_requested AS cancel_requested`;
+
+// A batch of outcomes in one statement; only jobs still held by this worker are touched.
+export const FINISH = `
+  UPDATE spool_jobs
+     SET status = CASE o.status WHEN 'retry' THEN 'pending' WHEN 'released' THEN 'pending' ELSE o.status END,
+         result = CASE o.status WHEN 'completed' THEN o.result ELSE spool_jobs.result END,
+         progress = coalesce(o.progress, spool_jobs.progress),
+         error = CASE WHEN o.status IN ('retry', 'failed', 'cancelled') THEN o.error ELSE spool_jobs.error END,
+         error_stack = CASE WHEN o.status IN ('retry', 'failed', 'cancelled') THEN o.error_stack ELSE spool_jobs.error_stack END,
+         run_at = CASE o.status WHEN 'retry' THEN o.run_at ELSE spool_jobs.run_at END,
+         attempts = CASE o.status WHEN 'released' THEN spool_jobs.attempts - 1 ELSE spool_jobs.attempts END,
+         completed_at = CASE WHEN o.status IN ('completed', 'failed', 'cancelled') THEN @now END,
+         lease_until = NULL,
+         cancel_requested = 0
+    FROM (SELECT value ->> '$.id' AS id, value ->> '$.status' AS status, value ->> '$.result' AS result,
+                 value ->> '$.progress' AS progress, value ->> '$.error' AS error,
+                 value ->> '$.errorStack' AS error_stack, value ->> '$.runAt' AS run_at
+            FROM json_each(@outcomes)) AS o
+   WHERE spool_jobs.id = o.id AND spool_jobs.status = 'running' AND spool_jobs.processing_by = @workerId
+  RETURNING spool_jobs.id AS id`;
+
+export const SET_PROGRESS = `
+  UPDATE spool_jobs SET progress = t.progress
+    FROM (SELECT value ->> 0 AS id, value ->> 1 AS progress FROM json_each(@entries)) AS t
+   WHERE spool_jobs.id = t.id AND spool_jobs.status IN ('pending', 'running')
+  RETURNING spool_jobs.id AS id`;
+
+export const SELECT_JOB = `SELECT * FROM spool_jobs WHERE id = @id`;
+
+// Listing: one statement per filter shape so each uses its own index; newest first, keyset by id.
+const LIST_TAIL = `AND id < @cursor ORDER BY id DESC LIMIT @limit OFFSET @offset`;
+export const LIST_JOBS = {
+  all: `SELECT * FROM spool_jobs WHERE true ${LIST_TAIL}`,
+  status: `SELECT * FROM spool_jobs WHERE status = @status ${LIST_TAIL}`,
+  name: `SELECT * FROM spool_jobs WHERE name = @name ${LIST_TAIL}`,
+  statusAndName: `SELECT * FROM spool_jobs WHERE status = @status AND name = @name ${LIST_TAIL}`,
+} as const;
+
+export const COUNT_BY_STATUS = `SELECT status, count(*) AS n FROM spool_jobs GROUP BY status`;
+export const COUNT_BY_STATUS_OF_NAME = `SELECT status, count(*) AS n FROM spool_jobs WHERE name = @name GROUP BY status`;
+export const COUNT_BY_NAME_AND_STATUS = `SELECT name, status, count(*) AS n FROM spool_jobs GROUP BY name, status`;
+
+export const RETRY_JOB = `
+  UPDATE spool_jobs
+     SET status = 'pending', attempts = 0, run_at = @now, error = NULL, error_stack = NULL, result = NULL,
+         progress = NULL, started_at = NULL, completed_at = NULL, lease_until = NULL, processing_by = NULL,
+         cancel_requested = 0
+   WHERE id = @id AND status IN ('failed', 'cancelled')
+  RETURNING *`;
+
+// Pending jobs are cancelled at once; running ones get a request their worker learns at its next tick.
+export const CANCEL_JOB = `
+  UPDATE spool_jobs
+     SET status = CASE status WHEN 'pending' THEN 'cancelled' ELSE status END,
+         completed_at = CASE status WHEN 'pending' THEN @now ELSE completed_at END,
+         cancel_requested = CASE status WHEN 'running' THEN 1 ELSE cancel_requested END
+   WHERE id = @id AND status IN ('pending', 'running')
+  RETURNING *`;
+
+export const DELETE_JOB = `DELETE FROM spool_jobs WHERE id = @id RETURNING *`;

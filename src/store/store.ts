@@ -1,0 +1,127 @@
+import type { BackoffOptions, Job, JobCounts, JobStatus } from '../job.ts';
+
+/**
+ * The one seam between Spool and a database. Queue and Worker decide (backoff, attempts, events);
+ * a Store only reads and writes rows. Every method handles many jobs per call and costs one statement
+ * or one short transaction, whatever the number of jobs it carries. Times are epoch milliseconds
+ * passed in by the caller, so an injected clock governs the SQL too.
+ *
+ * Internal: not public API. When a method's meaning changes, extend test/conformance.ts.
+ */
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+
+  /** Inserts jobs in one statement; returns their ids in input order (the existing id where a uniqueKey matched). */
+  enqueue(p: { jobs: NewJob[]; now: number; client?: unknown }): Promise<string[]>;
+
+  /**
+   * Takes up to `limit` runnable jobs of `names` for `workerId`: pending and due (priority desc, runAt, id),
+   * and running jobs whose lease ran out (a dead worker's). Marks them running, attempts + 1, leased until
+   * now + leaseMs. `finish`, when given, is written first in the same transaction (one round trip).
+   */
+  claim(p: ClaimParams): Promise<ClaimResult>;
+
+  /**
+   * The worker tick, one statement: extends the lease of every job in `running` still held by `workerId`,
+   * writes the coalesced progress given, and reports which were cancelled and which the worker lost
+   * (deleted, or taken over after the lease ran out).
+   */
+  tick(p: TickParams): Promise<TickResult>;
+
+  /** Writes a batch of outcomes of jobs held by `workerId`; returns the ids it applied (held ones only). */
+  finish(p: { workerId: string; now: number; outcomes: Outcome[] }): Promise<string[]>;
+
+  /** Writes progress of jobs still pending or running, one statement; returns the ids written. */
+  setProgress(p: { updates: { id: string; json: string }[] }): Promise<string[]>;
+
+  get(id: string): Promise<Job | null>;
+
+  /** One statement whatever the page size: newest first, keyset by id (`cursor`) or offset. */
+  list(filter: ListFilter): Promise<Job[]>;
+
+  /** One statement: jobs per status, optionally of one name. */
+  counts(filter: { name?: string }): Promise<JobCounts>;
+
+  /** Jobs per name and status, one statement. */
+  countsByName(): Promise<Record<string, JobCounts>>;
+
+  /**
+   * Moves one job if its state allows, checking the state inside the statement:
+   * retry: failed|cancelled → pending (attempts reset); cancel: pending → cancelled, running → cancel requested;
+   * delete: removes it anywhere. Throws JobNotFoundError or JobStateError otherwise.
+   */
+  transition(p: { id: string; op: TransitionOp; now: number }): Promise<Job | null>;
+
+  /** Statements and round trips sent so far, in all and per method: how tests keep N+1 dead. */
+  stats(): StoreStats;
+
+  close(): Promise<void>;
+}
+
+export type TransitionOp = 'retry' | 'cancel' | 'delete';
+
+/** A validated job ready to insert. Data is already JSON text (validated and size-checked at the edge). */
+export interface NewJob {
+  name: string;
+  dataJson: string;
+  priority: number;
+  runAt: number;
+  maxAttempts: number;
+  backoff: BackoffOptions | null;
+  timeout: number | null;
+  uniqueKey: string | null;
+}
+
+export interface ClaimParams {
+  names: string[];
+  limit: number;
+  workerId: string;
+  leaseMs: number;
+  now: number;
+  finish?: Outcome[];
+}
+
+export interface ClaimResult {
+  /** The jobs now held by the worker, in claim order. */
+  jobs: Job[];
+  /** Ids of `finish` outcomes that applied (the worker still held the job). */
+  finished: string[];
+}
+
+export interface TickParams {
+  workerId: string;
+  leaseMs: number;
+  now: number;
+  running: string[];
+  /** Latest progress per job, JSON text; only jobs whose progress changed since the last tick. */
+  progress: { id: string; json: string }[];
+}
+
+export interface TickResult {
+  cancelled: string[];
+  lost: string[];
+}
+
+/** What became of one attempt. `progressJson` carries progress not yet written by a tick. */
+export type Outcome =
+  | { id: string; status: 'completed'; resultJson: string; progressJson?: string }
+  | { id: string; status: 'retry'; runAt: number; error: string; errorStack: string | null; progressJson?: string }
+  | { id: string; status: 'failed'; error: string; errorStack: string | null; progressJson?: string }
+  | { id: string; status: 'cancelled'; error: string | null; progressJson?: string }
+  /** Back to pending without burning the attempt (graceful shutdown). */
+  | { id: string; status: 'released'; progressJson?: string };
+
+export interface ListFilter {
+  status?: JobStatus;
+  name?: string;
+  limit: number;
+  offset: number;
+  /** Id of the last job of the previous page: the next page starts below it. */
+  cursor?: string;
+}
+
+export interface StoreStats {
+  statements: number;
+  roundTrips: number;
+  byMethod: Record<string, number>;
+}

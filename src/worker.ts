@@ -1,0 +1,384 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Attempt, AttemptAbort, decideOutcome, type Handler, type JobContext } from './attempt.ts';
+import type { Clock } from './clock.ts';
+import { ValidationError } from './errors.ts';
+import type { QueueEvents, QueueEventType } from './events.ts';
+import { jobNameSchema, parseInput, workerOptionsSchema } from './input-schemas.ts';
+import type { Job } from './job.ts';
+import { toJsonText } from './json-payload.ts';
+import type { Logger } from './logger.ts';
+import type { LocalSignals } from './queue.ts';
+import type { Outcome, Store } from './store/store.ts';
+
+/** Options of queue.worker(). */
+export interface WorkerOptions {
+  /** Jobs run at once; default 1. The worker still needs one or two connections whatever this is. */
+  concurrency?: number;
+  /** How often the tick writes progress and extends leases; default 1,000 ms. */
+  progressFlushMs?: number;
+  /** How long a claim holds a job without a tick; past it, another worker takes the job. Default 30,000 ms. */
+  leaseMs?: number;
+  /** How often an idle worker looks for jobs added by other processes or coming due; default 1,000 ms. */
+  pollMs?: number;
+  /** How long stop() lets running jobs finish before releasing them; default 10,000 ms. */
+  graceMs?: number;
+  /** The worker's id, stored as job.processingBy; default host:pid:random. */
+  id?: string;
+}
+
+interface HandlerBox {
+  // Method syntax on purpose: its parameters are bivariant, so a handler typed Job<MyData> fits the map.
+  handle(job: Job, ctx: JobContext): unknown;
+}
+/** Handlers by job name. */
+export type Handlers = Record<string, HandlerBox['handle']>;
+
+/** What the queue hands its workers. */
+export interface WorkerDeps {
+  clock: Clock;
+  logger: Logger;
+  events: QueueEvents;
+  signals: LocalSignals;
+  maxPayloadBytes: number;
+  onStopped: (worker: Worker) => void;
+}
+
+/** Counters of one worker, for tests and metrics. */
+export interface WorkerStats {
+  claims: number;
+  ticks: number;
+  started: number;
+  completed: number;
+  retried: number;
+  failed: number;
+  cancelled: number;
+  released: number;
+}
+
+const EVENT_OF: Partial<Record<Outcome['status'], QueueEventType>> = {
+  completed: 'completed',
+  retry: 'retrying',
+  failed: 'failed',
+  cancelled: 'cancelled',
+};
+
+/**
+ * Runs jobs: claims as many as it has free slots in one statement, runs them, and writes their outcomes
+ * in batches that carry the next claim (one round trip). One tick statement per interval keeps the leases
+ * of all its running jobs, writes their coalesced progress and learns of cancellations.
+ * Database cost per job: its share of a claim, of the ticks it lives through, and of a completion.
+ */
+export class Worker {
+  readonly id: string;
+  private readonly names: string[];
+  private readonly handlers: Handlers;
+  private readonly opts: Required<Omit<WorkerOptions, 'id'>>;
+  private readonly attempts = new Map<string, Attempt>();
+  private readonly finishing = new Map<string, { job: Job; outcome: Outcome }>();
+  private outcomes: Outcome[] = [];
+  private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
+  private drained = false;
+  private wakeUp: (() => void) | undefined;
+  private loopDone: Promise<void> = Promise.resolve();
+  private stopping: Promise<void> | undefined;
+  private tickTimer: NodeJS.Timeout | undefined;
+  private ticking = false;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private idle: { promise: Promise<void>; resolve: () => void } | undefined;
+  private readonly counters: WorkerStats = { claims: 0, ticks: 0, started: 0, completed: 0, retried: 0, failed: 0, cancelled: 0, released: 0 };
+
+  constructor(
+    private readonly store: Store,
+    handlers: Handlers,
+    options: WorkerOptions,
+    private readonly deps: WorkerDeps,
+  ) {
+    const o = parseInput(workerOptionsSchema, options ?? {}, 'options');
+    if (handlers === null || typeof handlers !== 'object' || Object.keys(handlers).length === 0) {
+      throw new ValidationError(['handlers must be an object mapping job names to functions, with at least one entry']);
+    }
+    for (const [name, fn] of Object.entries(handlers)) {
+      parseInput(jobNameSchema, name, `handlers[${JSON.stringify(name)}] name`);
+      if (typeof fn !== 'function') throw new ValidationError([`handlers[${JSON.stringify(name)}] must be a function (job, ctx) => result, got ${typeof fn}`]);
+    }
+    this.handlers = handlers;
+    this.names = Object.keys(handlers);
+    this.id = o.id ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.opts = {
+      concurrency: o.concurrency ?? 1,
+      progressFlushMs: o.progressFlushMs ?? 1_000,
+      leaseMs: o.leaseMs ?? 30_000,
+      pollMs: o.pollMs ?? 1_000,
+      graceMs: o.graceMs ?? 10_000,
+    };
+  }
+
+  /** Starts claiming and running jobs. */
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new ValidationError([`worker ${this.id} was already started; create a new one with queue.worker()`]);
+    this.state = 'running';
+    this.deps.signals.on('runnable', this.onRunnable);
+    this.deps.signals.on('cancel', this.onCancel);
+    this.deps.signals.on('delete', this.onDelete);
+    // A third of the lease at most, so two ticks can fail before a lease runs out.
+    const tickMs = Math.min(this.opts.progressFlushMs, Math.floor(this.opts.leaseMs / 3));
+    this.tickTimer = setInterval(() => void this.tick(), tickMs);
+    this.loopDone = this.loop();
+  }
+
+  /**
+   * Graceful stop: claims nothing more, lets running jobs finish for up to graceMs, then aborts the rest
+   * (signal reason 'shutdown') and releases them to pending without spending their attempt.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  /** Counters since start. */
+  stats(): WorkerStats & { running: number } {
+    return { ...this.counters, running: this.attempts.size };
+  }
+
+  private async shutdown(): Promise<void> {
+    if (this.state === 'new') {
+      this.state = 'stopped';
+      this.deps.onStopped(this);
+      return;
+    }
+    this.state = 'stopping';
+    this.nudge();
+    if (this.attempts.size > 0) {
+      let graceTimer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.whenIdle(),
+        new Promise<void>((resolve) => (graceTimer = setTimeout(resolve, this.opts.graceMs))),
+      ]);
+      clearTimeout(graceTimer);
+      for (const attempt of this.attempts.values()) {
+        attempt.abort(new AttemptAbort('shutdown', `worker ${this.id} stopped before the job finished (graceMs ${this.opts.graceMs})`));
+      }
+    }
+    await this.loopDone;
+    clearInterval(this.tickTimer);
+    for (const timer of this.timers) clearTimeout(timer);
+    this.deps.signals.off('runnable', this.onRunnable);
+    this.deps.signals.off('cancel', this.onCancel);
+    this.deps.signals.off('delete', this.onDelete);
+    this.state = 'stopped';
+    this.deps.onStopped(this);
+  }
+
+  /** The claim loop: write outcomes and claim free slots in one round trip, then wait for a reason to go on. */
+  private async loop(): Promise<void> {
+    let failures = 0;
+    for (;;) {
+      const claiming = this.state === 'running';
+      const free = claiming ? this.opts.concurrency - this.attempts.size : 0;
+      const wantClaim = free > 0 && !this.drained;
+      if (!wantClaim && this.outcomes.length === 0) {
+        if (this.state === 'stopping' && this.attempts.size === 0) return;
+        await this.sleep(claiming && this.drained ? this.opts.pollMs : undefined);
+        continue;
+      }
+      const outcomes = this.outcomes;
+      this.outcomes = [];
+      try {
+        const limit = claiming ? free : 0;
+        const { jobs, finished } = await this.store.claim({
+          names: this.names,
+          limit,
+          workerId: this.id,
+          leaseMs: this.opts.leaseMs,
+          now: this.deps.clock.now(),
+          finish: outcomes,
+        });
+        failures = 0;
+        if (limit > 0) this.counters.claims++;
+        this.drained = limit > 0 && jobs.length < limit ? true : limit > 0 ? false : this.drained;
+        this.afterFinish(outcomes, finished);
+        for (const job of jobs) this.begin(job);
+      } catch (error) {
+        failures++;
+        this.outcomes = [...outcomes, ...this.outcomes];
+        this.deps.logger.error(`worker ${this.id} could not claim or finish jobs (attempt ${failures}): ${(error as Error).message}`);
+        if (this.state === 'stopping' && failures >= 3) {
+          // The leases run out and another worker runs these jobs again: at-least-once still holds.
+          this.deps.logger.error(`worker ${this.id} gave up writing ${this.outcomes.length} outcomes while stopping`);
+          this.outcomes = [];
+          this.attempts.clear();
+          return;
+        }
+        await this.sleep(Math.min(100 * 2 ** failures, 5_000));
+      }
+    }
+  }
+
+  /** Starts one claimed job, or settles at once a job that must not run. */
+  private begin(job: Job): void {
+    if (job.cancelRequested) {
+      this.settle(job, { id: job.id, status: 'cancelled', error: 'cancelled while its worker was gone' });
+      return;
+    }
+    if (job.attempts > job.maxAttempts) {
+      const error = `its worker stopped during the last of ${job.maxAttempts} attempts (lease expired)`;
+      this.settle(job, { id: job.id, status: 'failed', error, errorStack: null });
+      return;
+    }
+    const attempt = new Attempt(job);
+    this.attempts.set(job.id, attempt);
+    this.counters.started++;
+    this.deps.events.emit('started', job);
+    const ctx: JobContext = {
+      signal: attempt.controller.signal,
+      attempt: job.attempts,
+      workerId: this.id,
+      progress: (value) => this.recordProgress(attempt, value),
+    };
+    const handler = this.handlers[job.name] as Handler;
+    void attempt.run(handler, ctx).then((settlement) => {
+      this.attempts.delete(job.id);
+      const outcome = decideOutcome(job, settlement, attempt.dirtyProgress, this.deps.clock);
+      if (outcome) this.settle(job, outcome);
+      if (this.attempts.size === 0) this.idle?.resolve();
+      this.nudge();
+    });
+  }
+
+  private settle(job: Job, outcome: Outcome): void {
+    this.outcomes.push(outcome);
+    this.finishing.set(job.id, { job, outcome });
+    this.nudge();
+  }
+
+  private recordProgress(attempt: Attempt, value: unknown): void {
+    if (!this.attempts.has(attempt.job.id)) return;
+    attempt.dirtyProgress = toJsonText(value, 'progress', this.deps.maxPayloadBytes);
+    attempt.job.progress = value;
+    if (this.deps.events.has('progress')) this.deps.events.emit('progress', { ...attempt.job });
+  }
+
+  /** Emits the events of outcomes that were written, and schedules a local wake for retries. */
+  private afterFinish(outcomes: Outcome[], finished: string[]): void {
+    const applied = new Set(finished);
+    for (const outcome of outcomes) {
+      const entry = this.finishing.get(outcome.id);
+      this.finishing.delete(outcome.id);
+      if (!entry || !applied.has(outcome.id)) continue;
+      this.count(outcome);
+      if (outcome.status === 'retry') this.wakeAt(outcome.runAt);
+      const type = EVENT_OF[outcome.status];
+      if (type && this.deps.events.has(type)) this.deps.events.emit(type, finishedSnapshot(entry.job, outcome, this.deps.clock.now()));
+    }
+  }
+
+  private count(outcome: Outcome): void {
+    const key = ({ completed: 'completed', retry: 'retried', failed: 'failed', cancelled: 'cancelled', released: 'released' } as const)[outcome.status];
+    this.counters[key]++;
+  }
+
+  /** One statement for all running jobs: extend leases, write changed progress, learn cancels and losses. */
+  private async tick(): Promise<void> {
+    if (this.ticking || this.attempts.size === 0) return;
+    this.ticking = true;
+    const attempts = [...this.attempts.values()];
+    const progress = attempts.flatMap((a) => (a.dirtyProgress === undefined ? [] : [{ id: a.job.id, json: a.dirtyProgress }]));
+    for (const a of attempts) a.dirtyProgress = undefined;
+    try {
+      const { cancelled, lost } = await this.store.tick({
+        workerId: this.id,
+        leaseMs: this.opts.leaseMs,
+        now: this.deps.clock.now(),
+        running: attempts.map((a) => a.job.id),
+        progress,
+      });
+      this.counters.ticks++;
+      for (const id of cancelled) this.onCancel(id);
+      for (const id of lost) this.onDelete(id);
+    } catch (error) {
+      // Keep the progress for the next tick, unless newer progress arrived meanwhile.
+      const sent = new Map(progress.map((p) => [p.id, p.json]));
+      for (const a of attempts) if (a.dirtyProgress === undefined && sent.has(a.job.id)) a.dirtyProgress = sent.get(a.job.id);
+      this.deps.logger.warn(`worker ${this.id} tick failed; leases are extended at the next one: ${(error as Error).message}`);
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private readonly onRunnable = (runAt: number): void => {
+    if (this.state !== 'running') return;
+    if (runAt <= this.deps.clock.now()) {
+      this.drained = false;
+      this.nudge();
+    } else this.wakeAt(runAt);
+  };
+
+  private readonly onCancel = (id: string): void => {
+    this.attempts.get(id)?.abort(new AttemptAbort('cancelled', 'cancelled by request'));
+  };
+
+  private readonly onDelete = (id: string): void => {
+    this.attempts.get(id)?.abort(new AttemptAbort('lost', 'the job was deleted or taken over by another worker (lease lost)'));
+  };
+
+  private wakeAt(runAt: number): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.drained = false;
+      this.nudge();
+    }, Math.max(0, runAt - this.deps.clock.now()));
+    this.timers.add(timer);
+  }
+
+  /** Wakes the loop; completions settling in the same turn are written together. */
+  private nudge(): void {
+    const wake = this.wakeUp;
+    this.wakeUp = undefined;
+    if (wake) setImmediate(wake);
+  }
+
+  private sleep(ms: number | undefined): Promise<void> {
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      this.wakeUp = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      if (ms !== undefined) {
+        timer = setTimeout(() => {
+          this.wakeUp = undefined;
+          this.drained = false;
+          resolve();
+        }, ms);
+      }
+    });
+  }
+
+  private whenIdle(): Promise<void> {
+    if (this.attempts.size === 0) return Promise.resolve();
+    if (!this.idle) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.idle = { promise, resolve: () => { this.idle = undefined; resolve(); } };
+    }
+    return this.idle.promise;
+  }
+}
+
+function finishedSnapshot(job: Job, outcome: Outcome, now: number): Job {
+  const progress = outcome.progressJson !== undefined ? JSON.parse(outcome.progressJson) : job.progress;
+  const snapshot: Job = { ...job, progress, leaseUntil: null, cancelRequested: false };
+  switch (outcome.status) {
+    case 'completed':
+      return { ...snapshot, status: 'completed', result: JSON.parse(outcome.resultJson), completedAt: new Date(now) };
+    case 'retry':
+      return { ...snapshot, status: 'pending', runAt: new Date(outcome.runAt), error: outcome.error, errorStack: outcome.errorStack };
+    case 'failed':
+      return { ...snapshot, status: 'failed', error: outcome.error, errorStack: outcome.errorStack, completedAt: new Date(now) };
+    case 'cancelled':
+      return { ...snapshot, status: 'cancelled', error: outcome.error, completedAt: new Date(now) };
+    case 'released':
+      return { ...snapshot, status: 'pending', attempts: job.attempts - 1 };
+  }
+}

@@ -1,0 +1,4 @@
+import { sqliteStoreFactory } from './support/sqlite.ts';
+import { storeConformance } from './suites/conformance.ts';
+
+storeConformance('sqlite', sqliteStoreFactory);

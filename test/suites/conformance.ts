@@ -1,0 +1,397 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { JobNotFoundError, JobStateError } from '../../src/errors.ts';
+import type { NewJob, Store } from '../../src/store/store.ts';
+
+/** Builds a fresh, empty store (own file or schema) and tears it down. */
+export type StoreFactory = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
+
+const T0 = Date.UTC(2030, 0, 1);
+const LEASE = 30_000;
+
+function newJob(overrides: Partial<NewJob> = {}): NewJob {
+  return {
+    name: 'work',
+    dataJson: '{"n":1}',
+    priority: 0,
+    runAt: T0,
+    maxAttempts: 3,
+    backoff: { type: 'exponential', delay: 1000 },
+    timeout: null,
+    uniqueKey: null,
+    ...overrides,
+  };
+}
+
+/**
+ * The behaviour every Store must show, written against the interface alone with explicit times,
+ * so each store runs it unchanged. A behaviour is done when every store passes.
+ */
+export function storeConformance(kind: string, factory: StoreFactory): void {
+  async function withStore(fn: (store: Store) => Promise<void>): Promise<void> {
+    const { store, cleanup } = await factory();
+    try {
+      await fn(store);
+    } finally {
+      await cleanup();
+    }
+  }
+  const it = (name: string, fn: (store: Store) => Promise<void>) => test(name, () => withStore(fn));
+  const claimOne = async (store: Store, workerId = 'w1', now = T0, names = ['work']) => {
+    const { jobs } = await store.claim({ names, limit: 1, workerId, leaseMs: LEASE, now });
+    assert.equal(jobs.length, 1, 'expected to claim one job');
+    return jobs[0]!;
+  };
+
+  describe(`Store conformance: ${kind}`, () => {
+    describe('enqueue', () => {
+      it('enqueue of many jobs is one statement and returns ids in input order', async (store) => {
+        const before = store.stats().statements;
+        const ids = await store.enqueue({ jobs: Array.from({ length: 250 }, (_, i) => newJob({ dataJson: String(i) })), now: T0 });
+        assert.equal(store.stats().statements - before, 1);
+        assert.equal(new Set(ids).size, 250);
+        for (const [i, id] of ids.entries()) assert.equal((await store.get(id))!.data, i);
+      });
+
+      it('a stored job has the given fields and the defaults of a new job', async (store) => {
+        const [id] = await store.enqueue({
+          jobs: [newJob({ name: 'mail', dataJson: '{"to":"ü@x","n":[1,2.5,null]}', priority: 7, maxAttempts: 5, timeout: 900, uniqueKey: 'k' })],
+          now: T0,
+        });
+        const job = (await store.get(id!))!;
+        assert.deepEqual(
+          { ...job, createdAt: job.createdAt.getTime(), runAt: job.runAt.getTime() },
+          {
+            id, name: 'mail', data: { to: 'ü@x', n: [1, 2.5, null] }, status: 'pending', priority: 7, attempts: 0, maxAttempts: 5,
+            progress: null, result: null, error: null, errorStack: null, runAt: T0, createdAt: T0, startedAt: null,
+            completedAt: null, processingBy: null, uniqueKey: 'k', backoff: { type: 'exponential', delay: 1000 },
+            timeout: 900, leaseUntil: null, cancelRequested: false,
+          },
+        );
+      });
+
+      it('uniqueKey: a second pending job with the key returns the first id, also within one batch', async (store) => {
+        const [a] = await store.enqueue({ jobs: [newJob({ uniqueKey: 'scan:a' })], now: T0 });
+        const ids = await store.enqueue({
+          jobs: [newJob({ uniqueKey: 'scan:b' }), newJob({ uniqueKey: 'scan:a' }), newJob(), newJob({ uniqueKey: 'scan:b' })],
+          now: T0,
+        });
+        assert.equal(ids[1], a);
+        assert.equal(ids[3], ids[0]);
+        assert.notEqual(ids[2], ids[0]);
+        assert.equal((await store.counts({})).pending, 3);
+      });
+
+      it('uniqueKey: once the holder finished, the key is free again', async (store) => {
+        const [a] = await store.enqueue({ jobs: [newJob({ uniqueKey: 'k' })], now: T0 });
+        const running = await claimOne(store);
+        assert.equal(running.id, a);
+        const [same] = await store.enqueue({ jobs: [newJob({ uniqueKey: 'k' })], now: T0 });
+        assert.equal(same, a, 'a running holder still holds the key');
+        await store.finish({ workerId: 'w1', now: T0, outcomes: [{ id: a!, status: 'completed', resultJson: 'null' }] });
+        const [b] = await store.enqueue({ jobs: [newJob({ uniqueKey: 'k' })], now: T0 });
+        assert.notEqual(b, a);
+      });
+    });
+
+    describe('claim', () => {
+      it('claims by priority (higher first), then runAt, then insertion order', async (store) => {
+        const ids = await store.enqueue({
+          jobs: [
+            newJob({ dataJson: '"low-early"', priority: 0, runAt: T0 - 10 }),
+            newJob({ dataJson: '"high-late"', priority: 5, runAt: T0 - 1 }),
+            newJob({ dataJson: '"low-first"', priority: 0, runAt: T0 - 20 }),
+            newJob({ dataJson: '"high-early"', priority: 5, runAt: T0 - 5 }),
+            newJob({ dataJson: '"low-early-2"', priority: 0, runAt: T0 - 10 }),
+            newJob({ dataJson: '"negative"', priority: -3, runAt: T0 - 100 }),
+          ],
+          now: T0,
+        });
+        const order: unknown[] = [];
+        for (let i = 0; i < 6; i++) order.push((await claimOne(store)).data);
+        assert.deepEqual(order, ['high-early', 'high-late', 'low-first', 'low-early', 'low-early-2', 'negative']);
+        assert.equal(ids.length, 6);
+      });
+
+      it('a batch claim returns jobs in claim order, up to the limit, in one statement', async (store) => {
+        await store.enqueue({ jobs: Array.from({ length: 10 }, (_, i) => newJob({ priority: i % 3, dataJson: String(i) })), now: T0 });
+        const before = store.stats().statements;
+        const { jobs } = await store.claim({ names: ['work'], limit: 4, workerId: 'w1', leaseMs: LEASE, now: T0 });
+        assert.equal(store.stats().statements - before, 1);
+        assert.deepEqual(jobs.map((j) => j.data), [2, 5, 8, 1]);
+      });
+
+      it('marks claimed jobs running: attempts + 1, worker, lease, startedAt', async (store) => {
+        await store.enqueue({ jobs: [newJob()], now: T0 });
+        const job = await claimOne(store, 'w9', T0 + 5);
+        assert.equal(job.status, 'running');
+        assert.equal(job.attempts, 1);
+        assert.equal(job.processingBy, 'w9');
+        assert.equal(job.leaseUntil!.getTime(), T0 + 5 + LEASE);
+        assert.equal(job.startedAt!.getTime(), T0 + 5);
+        assert.equal((await store.get(job.id))!.status, 'running');
+      });
+
+      it('skips jobs not yet due and jobs of other names', async (store) => {
+        await store.enqueue({ jobs: [newJob({ runAt: T0 + 1000 }), newJob({ name: 'other' })], now: T0 });
+        assert.equal((await store.claim({ names: ['work'], limit: 5, workerId: 'w', leaseMs: LEASE, now: T0 })).jobs.length, 0);
+        const later = await store.claim({ names: ['work'], limit: 5, workerId: 'w', leaseMs: LEASE, now: T0 + 1000 });
+        assert.equal(later.jobs.length, 1);
+        const other = await store.claim({ names: ['work', 'other'], limit: 5, workerId: 'w', leaseMs: LEASE, now: T0 });
+        assert.deepEqual(other.jobs.map((j) => j.name), ['other']);
+      });
+
+      it('never hands one job to two claims', async (store) => {
+        await store.enqueue({ jobs: Array.from({ length: 30 }, () => newJob()), now: T0 });
+        const claims = await Promise.all(
+          Array.from({ length: 6 }, (_, i) => store.claim({ names: ['work'], limit: 7, workerId: `w${i}`, leaseMs: LEASE, now: T0 })),
+        );
+        const ids = claims.flatMap((c) => c.jobs.map((j) => j.id));
+        assert.equal(ids.length, 30);
+        assert.equal(new Set(ids).size, 30);
+      });
+
+      it('takes back a job whose lease ran out; the old worker learns it lost the job and cannot finish it', async (store) => {
+        await store.enqueue({ jobs: [newJob()], now: T0 });
+        const first = await claimOne(store, 'dead');
+        assert.equal((await store.claim({ names: ['work'], limit: 1, workerId: 'w2', leaseMs: LEASE, now: T0 + LEASE - 1 })).jobs.length, 0);
+        const again = await claimOne(store, 'w2', T0 + LEASE + 1);
+        assert.equal(again.id, first.id);
+        assert.equal(again.attempts, 2, 'the lost attempt counts');
+        const tick = await store.tick({ workerId: 'dead', leaseMs: LEASE, now: T0 + LEASE + 2, running: [first.id], progress: [] });
+        assert.deepEqual(tick.lost, [first.id]);
+        const applied = await store.finish({ workerId: 'dead', now: T0 + LEASE + 3, outcomes: [{ id: first.id, status: 'completed', resultJson: '1' }] });
+        assert.deepEqual(applied, []);
+        assert.equal((await store.get(first.id))!.status, 'running');
+        assert.equal((await store.get(first.id))!.processingBy, 'w2');
+      });
+
+      it('carries a batch of outcomes in the same round trip as the next claim', async (store) => {
+        await store.enqueue({ jobs: [newJob(), newJob(), newJob()], now: T0 });
+        const a = await claimOne(store);
+        const before = store.stats();
+        const { jobs, finished } = await store.claim({
+          names: ['work'], limit: 2, workerId: 'w1', leaseMs: LEASE, now: T0 + 1,
+          finish: [{ id: a.id, status: 'completed', resultJson: '"done"' }],
+        });
+        assert.equal(store.stats().roundTrips - before.roundTrips, 1);
+        assert.deepEqual(finished, [a.id]);
+        assert.equal(jobs.length, 2);
+        assert.equal((await store.get(a.id))!.status, 'completed');
+      });
+    });
+
+    describe('tick', () => {
+      it('one statement extends every lease, writes changed progress and reports cancel requests', async (store) => {
+        await store.enqueue({ jobs: [newJob(), newJob(), newJob()], now: T0 });
+        const { jobs } = await store.claim({ names: ['work'], limit: 3, workerId: 'w1', leaseMs: LEASE, now: T0 });
+        const [a, b, c] = jobs as [typeof jobs[0], typeof jobs[0], typeof jobs[0]];
+        await store.transition({ id: b.id, op: 'cancel', now: T0 + 1 });
+        const before = store.stats().statements;
+        const result = await store.tick({
+          workerId: 'w1', leaseMs: LEASE, now: T0 + 10_000,
+          running: [a.id, b.id, c.id], progress: [{ id: a.id, json: '{"expert":3,"of":11}' }, { id: c.id, json: '"half"' }],
+        });
+        assert.equal(store.stats().statements - before, 1);
+        assert.deepEqual(result, { cancelled: [b.id], lost: [] });
+        const [ja, jb, jc] = await Promise.all([a, b, c].map((j) => store.get(j.id)));
+        assert.deepEqual(ja!.progress, { expert: 3, of: 11 });
+        assert.equal(jb!.progress, null);
+        assert.equal(jc!.progress, 'half');
+        for (const j of [ja, jb, jc]) assert.equal(j!.leaseUntil!.getTime(), T0 + 10_000 + LEASE);
+      });
+
+      it('reports deleted jobs as lost', async (store) => {
+        await store.enqueue({ jobs: [newJob()], now: T0 });
+        const job = await claimOne(store);
+        await store.transition({ id: job.id, op: 'delete', now: T0 });
+        const result = await store.tick({ workerId: 'w1', leaseMs: LEASE, now: T0, running: [job.id], progress: [] });
+        assert.deepEqual(result, { cancelled: [], lost: [job.id] });
+      });
+    });
+
+    describe('finish', () => {
+      it('writes completed, retry, failed, cancelled and released outcomes in one statement', async (store) => {
+        await store.enqueue({ jobs: Array.from({ length: 5 }, () => newJob()), now: T0 });
+        const { jobs } = await store.claim({ names: ['work'], limit: 5, workerId: 'w1', leaseMs: LEASE, now: T0 });
+        const [done, again, dead, stopped, released] = jobs.map((j) => j.id) as [string, string, string, string, string];
+        const before = store.stats().statements;
+        const applied = await store.finish({
+          workerId: 'w1', now: T0 + 50,
+          outcomes: [
+            { id: done, status: 'completed', resultJson: '{"findings":4}', progressJson: '{"expert":11}' },
+            { id: again, status: 'retry', runAt: T0 + 2000, error: 'boom', errorStack: 'Error: boom\n  at x' },
+            { id: dead, status: 'failed', error: 'fatal', errorStack: null },
+            { id: stopped, status: 'cancelled', error: 'cancelled by request' },
+            { id: released, status: 'released' },
+          ],
+        });
+        assert.equal(store.stats().statements - before, 1);
+        assert.deepEqual([...applied].sort(), [done, again, dead, stopped, released].sort());
+        const get = async (id: string) => (await store.get(id))!;
+        const c = await get(done);
+        assert.equal(c.status, 'completed');
+        assert.deepEqual(c.result, { findings: 4 });
+        assert.deepEqual(c.progress, { expert: 11 });
+        assert.equal(c.completedAt!.getTime(), T0 + 50);
+        assert.equal(c.leaseUntil, null);
+        const r = await get(again);
+        assert.equal(r.status, 'pending');
+        assert.equal(r.runAt.getTime(), T0 + 2000);
+        assert.equal(r.error, 'boom');
+        assert.equal(r.errorStack, 'Error: boom\n  at x');
+        assert.equal(r.attempts, 1);
+        assert.equal(r.completedAt, null);
+        const f = await get(dead);
+        assert.equal(f.status, 'failed');
+        assert.equal(f.error, 'fatal');
+        assert.equal(f.completedAt!.getTime(), T0 + 50);
+        assert.equal((await get(stopped)).status, 'cancelled');
+        const rel = await get(released);
+        assert.equal(rel.status, 'pending');
+        assert.equal(rel.attempts, 0, 'a released job has not spent its attempt');
+      });
+
+      it('a retried job is claimable only from its runAt', async (store) => {
+        await store.enqueue({ jobs: [newJob()], now: T0 });
+        const job = await claimOne(store);
+        await store.finish({ workerId: 'w1', now: T0, outcomes: [{ id: job.id, status: 'retry', runAt: T0 + 4000, error: 'e', errorStack: null }] });
+        assert.equal((await store.claim({ names: ['work'], limit: 1, workerId: 'w1', leaseMs: LEASE, now: T0 + 3999 })).jobs.length, 0);
+        const again = await claimOne(store, 'w1', T0 + 4000);
+        assert.equal(again.attempts, 2);
+      });
+
+      it('ignores outcomes of jobs the worker does not hold', async (store) => {
+        await store.enqueue({ jobs: [newJob()], now: T0 });
+        const job = await claimOne(store, 'owner');
+        assert.deepEqual(await store.finish({ workerId: 'intruder', now: T0, outcomes: [{ id: job.id, status: 'completed', resultJson: '1' }] }), []);
+        assert.equal((await store.get(job.id))!.status, 'running');
+      });
+    });
+
+    describe('transitions', () => {
+      it('retry moves a failed job back to pending with attempts reset', async (store) => {
+        await store.enqueue({ jobs: [newJob()], now: T0 });
+        const job = await claimOne(store);
+        await store.finish({ workerId: 'w1', now: T0, outcomes: [{ id: job.id, status: 'failed', error: 'x', errorStack: null }] });
+        const retried = (await store.transition({ id: job.id, op: 'retry', now: T0 + 99 }))!;
+        assert.equal(retried.status, 'pending');
+        assert.equal(retried.attempts, 0);
+        assert.equal(retried.error, null);
+        assert.equal(retried.runAt.getTime(), T0 + 99);
+        assert.equal((await claimOne(store, 'w1', T0 + 99)).id, job.id);
+      });
+
+      it('retry of a pending, running or completed job is a JobStateError; of a missing one JobNotFoundError', async (store) => {
+        const [pending] = await store.enqueue({ jobs: [newJob({ name: 'idle' })], now: T0 });
+        await store.enqueue({ jobs: [newJob()], now: T0 });
+        const running = await claimOne(store);
+        await assert.rejects(store.transition({ id: pending!, op: 'retry', now: T0 }), JobStateError);
+        await assert.rejects(store.transition({ id: running.id, op: 'retry', now: T0 }), (e: JobStateError) => e instanceof JobStateError && /running/.test(e.message));
+        await store.finish({ workerId: 'w1', now: T0, outcomes: [{ id: running.id, status: 'completed', resultJson: '1' }] });
+        await assert.rejects(store.transition({ id: running.id, op: 'retry', now: T0 }), /completed/);
+        await assert.rejects(store.transition({ id: '999999', op: 'retry', now: T0 }), JobNotFoundError);
+        await assert.rejects(store.transition({ id: 'nope', op: 'cancel', now: T0 }), JobNotFoundError);
+      });
+
+      it('retry of a failed job whose uniqueKey is held again is a JobStateError', async (store) => {
+        await store.enqueue({ jobs: [newJob({ uniqueKey: 'u' })], now: T0 });
+        const job = await claimOne(store);
+        await store.finish({ workerId: 'w1', now: T0, outcomes: [{ id: job.id, status: 'failed', error: 'x', errorStack: null }] });
+        await store.enqueue({ jobs: [newJob({ uniqueKey: 'u' })], now: T0 });
+        await assert.rejects(store.transition({ id: job.id, op: 'retry', now: T0 }), JobStateError);
+        assert.equal((await store.get(job.id))!.status, 'failed');
+      });
+
+      it('cancel: a pending job is cancelled at once, a running one gets a request, a finished one refuses', async (store) => {
+        const [a, b] = await store.enqueue({ jobs: [newJob({ runAt: T0 + 60_000 }), newJob()], now: T0 });
+        const cancelled = (await store.transition({ id: a!, op: 'cancel', now: T0 + 1 }))!;
+        assert.equal(cancelled.status, 'cancelled');
+        assert.equal(cancelled.completedAt!.getTime(), T0 + 1);
+        const running = await claimOne(store);
+        assert.equal(running.id, b);
+        const requested = (await store.transition({ id: b!, op: 'cancel', now: T0 }))!;
+        assert.equal(requested.status, 'running');
+        assert.equal(requested.cancelRequested, true);
+        await assert.rejects(store.transition({ id: a!, op: 'cancel', now: T0 }), JobStateError);
+      });
+
+      it('a cancel request on a job whose worker died reaches the worker that takes it back', async (store) => {
+        await store.enqueue({ jobs: [newJob()], now: T0 });
+        const job = await claimOne(store, 'dead');
+        await store.transition({ id: job.id, op: 'cancel', now: T0 });
+        const again = await claimOne(store, 'w2', T0 + LEASE + 1);
+        assert.equal(again.cancelRequested, true);
+      });
+
+      it('delete removes a job in any state; a missing job is JobNotFoundError', async (store) => {
+        const [a, b] = await store.enqueue({ jobs: [newJob(), newJob({ name: 'x' })], now: T0 });
+        await claimOne(store);
+        await store.transition({ id: a!, op: 'delete', now: T0 });
+        await store.transition({ id: b!, op: 'delete', now: T0 });
+        assert.equal(await store.get(a!), null);
+        assert.equal(await store.get(b!), null);
+        await assert.rejects(store.transition({ id: a!, op: 'delete', now: T0 }), JobNotFoundError);
+      });
+    });
+
+    describe('reading', () => {
+      it('list returns 100 whole jobs, newest first, in ONE statement', async (store) => {
+        await store.enqueue({ jobs: Array.from({ length: 150 }, (_, i) => newJob({ dataJson: `{"i":${i}}` })), now: T0 });
+        const before = store.stats();
+        const page = await store.list({ limit: 100, offset: 0 });
+        assert.equal(store.stats().statements - before.statements, 1);
+        assert.equal(store.stats().roundTrips - before.roundTrips, 1);
+        assert.equal(page.length, 100);
+        assert.deepEqual(page[0]!.data, { i: 149 });
+        assert.deepEqual(page[99]!.data, { i: 50 });
+      });
+
+      it('list filters by status, name or both, and pages by cursor and by offset', async (store) => {
+        const ids = await store.enqueue({
+          jobs: Array.from({ length: 12 }, (_, i) => newJob({ name: i % 2 ? 'odd' : 'even', dataJson: String(i) })),
+          now: T0,
+        });
+        await store.claim({ names: ['even'], limit: 2, workerId: 'w', leaseMs: LEASE, now: T0 });
+        assert.deepEqual((await store.list({ name: 'odd', limit: 50, offset: 0 })).map((j) => j.data), [11, 9, 7, 5, 3, 1]);
+        assert.deepEqual((await store.list({ status: 'running', limit: 50, offset: 0 })).map((j) => j.data), [2, 0]);
+        assert.deepEqual((await store.list({ status: 'pending', name: 'even', limit: 50, offset: 0 })).map((j) => j.data), [10, 8, 6, 4]);
+        const first = await store.list({ limit: 5, offset: 0 });
+        const second = await store.list({ limit: 5, offset: 0, cursor: first[4]!.id });
+        assert.deepEqual(second.map((j) => j.data), [6, 5, 4, 3, 2]);
+        assert.deepEqual((await store.list({ limit: 5, offset: 5 })).map((j) => j.data), [6, 5, 4, 3, 2]);
+        assert.deepEqual((await store.list({ limit: 5, offset: 0, cursor: ids[0] })).length, 0);
+      });
+
+      it('counts by status, by status of one name, and by name, one statement each', async (store) => {
+        await store.enqueue({ jobs: [newJob(), newJob(), newJob({ name: 'b' })], now: T0 });
+        await claimOne(store);
+        const before = store.stats().statements;
+        assert.deepEqual(await store.counts({}), { pending: 2, running: 1, completed: 0, failed: 0, cancelled: 0 });
+        assert.deepEqual(await store.counts({ name: 'b' }), { pending: 1, running: 0, completed: 0, failed: 0, cancelled: 0 });
+        assert.deepEqual(await store.countsByName(), {
+          work: { pending: 1, running: 1, completed: 0, failed: 0, cancelled: 0 },
+          b: { pending: 1, running: 0, completed: 0, failed: 0, cancelled: 0 },
+        });
+        assert.equal(store.stats().statements - before, 3);
+      });
+
+      it('get of an unknown or malformed id is null', async (store) => {
+        assert.equal(await store.get('424242'), null);
+        assert.equal(await store.get('not-an-id'), null);
+      });
+
+      it('setProgress writes pending and running jobs only, in one statement', async (store) => {
+        const [a, b] = await store.enqueue({ jobs: [newJob(), newJob({ name: 'done' })], now: T0 });
+        const done = await claimOne(store, 'w1', T0, ['done']);
+        await store.finish({ workerId: 'w1', now: T0, outcomes: [{ id: done.id, status: 'completed', resultJson: '1' }] });
+        const before = store.stats().statements;
+        const written = await store.setProgress({ updates: [{ id: a!, json: '{"p":1}' }, { id: b!, json: '{"p":2}' }] });
+        assert.equal(store.stats().statements - before, 1);
+        assert.deepEqual(written, [a]);
+        assert.deepEqual((await store.get(a!))!.progress, { p: 1 });
+        assert.equal((await store.get(b!))!.progress, null);
+      });
+    });
+  });
+}
