@@ -9,7 +9,7 @@ import type { Job } from './job.ts';
 import { toJsonText } from './json-payload.ts';
 import type { Logger } from './logger.ts';
 import type { LocalSignals } from './queue.ts';
-import type { Outcome, Store } from './store/store.ts';
+import type { FeedEvent, Outcome, Store } from './store/store.ts';
 
 /** Options of queue.worker(). */
 export interface WorkerOptions {
@@ -84,6 +84,7 @@ export class Worker {
   private stopping: Promise<void> | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
   private ticking = false;
+  private unwatch: (() => void) | undefined;
   private readonly timers = new Set<NodeJS.Timeout>();
   private idle: { promise: Promise<void>; resolve: () => void } | undefined;
   private readonly counters: WorkerStats = { claims: 0, ticks: 0, started: 0, completed: 0, retried: 0, failed: 0, cancelled: 0, released: 0 };
@@ -121,6 +122,7 @@ export class Worker {
     this.deps.signals.on('runnable', this.onRunnable);
     this.deps.signals.on('cancel', this.onCancel);
     this.deps.signals.on('delete', this.onDelete);
+    this.unwatch = this.store.watch(this.onFeed);
     // A third of the lease at most, so two ticks can fail before a lease runs out.
     const tickMs = Math.min(this.opts.progressFlushMs, Math.floor(this.opts.leaseMs / 3));
     this.tickTimer = setInterval(() => void this.tick(), tickMs);
@@ -166,6 +168,7 @@ export class Worker {
     this.deps.signals.off('runnable', this.onRunnable);
     this.deps.signals.off('cancel', this.onCancel);
     this.deps.signals.off('delete', this.onDelete);
+    this.unwatch?.();
     this.state = 'stopped';
     this.deps.onStopped(this);
   }
@@ -312,6 +315,16 @@ export class Worker {
       this.drained = false;
       this.nudge();
     } else this.wakeAt(runAt);
+  };
+
+  /** Another process added or retried jobs (or, on SQLite, committed anything): look for work now. */
+  private readonly onFeed = (events: FeedEvent[]): void => {
+    for (const event of events) {
+      if (event.type === 'external') this.onRunnable(this.deps.clock.now());
+      else if ((event.type === 'added' || event.type === 'retrying') && event.names.some((n) => this.names.includes(n))) {
+        this.onRunnable(event.runAt ?? this.deps.clock.now());
+      }
+    }
   };
 
   private readonly onCancel = (id: string): void => {

@@ -52,11 +52,30 @@ export interface Store {
    */
   transition(p: { id: string; op: TransitionOp; now: number }): Promise<Job | null>;
 
+  /**
+   * The change feed: changes made by other processes (and, for PostgreSQL, this one), with no per-job writes
+   * beyond the store's own statements. Workers use it to wake for jobs added elsewhere; watchers (server,
+   * CLI) to refresh. Returns the unsubscribe function.
+   */
+  watch(listener: (events: FeedEvent[]) => void): () => void;
+
   /** Statements and round trips sent so far, in all and per method: how tests keep N+1 dead. */
   stats(): StoreStats;
 
   close(): Promise<void>;
 }
+
+/** Job changes as the feed reports them. */
+export type JobChangeType = 'added' | 'started' | 'progress' | 'retrying' | 'completed' | 'failed' | 'cancelled' | 'deleted';
+
+/**
+ * One feed event. Itemised (`ids`) where the database can say what changed cheaply (PostgreSQL NOTIFY from
+ * the batch statements); `external` where it can only say that another process committed (SQLite's
+ * data_version): re-read what you show, and claim again if you are a worker.
+ */
+export type FeedEvent =
+  | { type: JobChangeType; ids: string[]; names: string[]; runAt?: number }
+  | { type: 'external' };
 
 export type TransitionOp = 'retry' | 'cancel' | 'delete';
 

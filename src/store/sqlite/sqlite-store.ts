@@ -5,8 +5,9 @@ import { JobStateError, StoreError } from '../../errors.ts';
 import { JOB_STATUSES, type Job, type JobCounts } from '../../job.ts';
 import { orderEnqueuedIds } from '../enqueue-ids.ts';
 import { StatementCounter } from '../statement-counter.ts';
-import type { ClaimParams, ClaimResult, ListFilter, NewJob, Outcome, Store, StoreStats, TickParams, TickResult, TransitionOp } from '../store.ts';
+import type { ClaimParams, ClaimResult, FeedEvent, ListFilter, NewJob, Outcome, Store, StoreStats, TickParams, TickResult, TransitionOp } from '../store.ts';
 import { transitionRefused } from '../transition-error.ts';
+import { DataVersionFeed } from './data-version-feed.ts';
 import { type JobRow, rowToJob } from './rows.ts';
 import { migrate } from './schema.ts';
 import * as SQL from './statements.ts';
@@ -36,6 +37,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly counter = new StatementCounter();
   private readonly stmt: ReturnType<typeof prepareAll>;
+  private readonly feed: DataVersionFeed;
   private readonly claimTx: (p: ClaimParams) => { rows: JobRow[]; finished: string[] };
 
   constructor(options: SqliteStoreOptions) {
@@ -50,6 +52,7 @@ export class SqliteStore implements Store {
       throw new StoreError(`could not open SQLite database ${options.path}: ${(cause as Error).message}`, { cause });
     }
     this.stmt = prepareAll(this.db);
+    this.feed = new DataVersionFeed(this.db);
     const claimTx = this.db.transaction((p: ClaimParams) => {
       const finished = p.finish && p.finish.length > 0 ? this.runFinish(p.workerId, p.now, p.finish) : [];
       if (p.limit <= 0) return { rows: [] as JobRow[], finished };
@@ -181,11 +184,16 @@ export class SqliteStore implements Store {
     throw transitionRefused(p.id, p.op, await this.get(p.id));
   }
 
+  watch(listener: (events: FeedEvent[]) => void): () => void {
+    return this.feed.watch(listener);
+  }
+
   stats(): StoreStats {
     return this.counter.snapshot();
   }
 
   async close(): Promise<void> {
+    this.feed.stop();
     if (this.db.open) this.db.close();
   }
 
