@@ -282,6 +282,37 @@ describe('operations in the wrong state are refused with JobStateError, and the 
     }
   });
 
+  test('retry() of a cancelled job whose uniqueKey another job took meanwhile names the key and the holder', async () => {
+    const { queue, teardown } = await setup();
+    try {
+      const first = await queue.add('scan', {}, { uniqueKey: 'scan:a/b', delay: 60_000 });
+      await queue.cancel(first);
+      const holder = await queue.add('scan', {}, { uniqueKey: 'scan:a/b' });
+      assert.notEqual(holder, first);
+      const error = await rejectsWithoutWriting(
+        queue,
+        () => queue.retry(first),
+        JobStateError,
+        [`cannot retry job ${first}`, 'its uniqueKey "scan:a/b" is held by job ' + holder, 'cancel it, then retry'],
+        'reads',
+      );
+      assert.equal((error as JobStateError).status, 'cancelled');
+    } finally {
+      await teardown();
+    }
+  });
+
+  test('cancel() of a cancelled job', async () => {
+    const { queue, teardown } = await setup();
+    try {
+      const id = await queue.add('later', {}, { delay: 60_000 });
+      await queue.cancel(id);
+      await rejectsWithoutWriting(queue, () => queue.cancel(id), JobStateError, [`cannot cancel job ${id}`, 'it is cancelled', 'only pending or running jobs can be cancelled'], 'reads');
+    } finally {
+      await teardown();
+    }
+  });
+
   test('getJob() of a missing id is null, not an error, and writes nothing', async () => {
     const { queue, teardown } = await setup();
     try {

@@ -298,8 +298,13 @@ export function storeConformance(kind: string, factory: StoreFactory): void {
         await store.enqueue({ jobs: [newJob({ uniqueKey: 'u' })], now: T0 });
         const job = await claimOne(store);
         await store.finish({ workerId: 'w1', now: T0, outcomes: [{ id: job.id, status: 'failed', error: 'x', errorStack: null }] });
-        await store.enqueue({ jobs: [newJob({ uniqueKey: 'u' })], now: T0 });
-        await assert.rejects(store.transition({ id: job.id, op: 'retry', now: T0 }), JobStateError);
+        const [holder] = await store.enqueue({ jobs: [newJob({ uniqueKey: 'u' })], now: T0 });
+        await assert.rejects(store.transition({ id: job.id, op: 'retry', now: T0 }), (e: unknown) => {
+          assert.ok(e instanceof JobStateError);
+          assert.equal(e.status, 'failed');
+          assert.match(e.message, new RegExp(`cannot retry job ${job.id}: its uniqueKey "u" is held by job ${holder}`));
+          return true;
+        });
         assert.equal((await store.get(job.id))!.status, 'failed');
       });
 
