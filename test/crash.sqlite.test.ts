@@ -89,3 +89,53 @@ test('a worker process killed with SIGKILL mid-run: another worker finishes ever
     cleanup();
   }
 });
+
+test('a job whose last attempt died with its worker process goes to the dead-letter queue instead of running again', async () => {
+  const { dir, cleanup } = tempDir();
+  const url = `sqlite:${join(dir, 'spool.db')}`;
+  const log = join(dir, 'jobs.log');
+  const queue = await openQueue({ url });
+  let first: ChildWorker | undefined;
+  try {
+    const ids = await queue.addBulk(Array.from({ length: 6 }, (_, i) => ({ name: 'work', data: { i }, options: { maxAttempts: 1 } })));
+    first = await spawnLogWorker({ url, log, ms: 150, lease: LEASE_MS, concurrency: 2 });
+    await waitFor(() => readLog(log).some((l) => l.event === 'start'), 'a job to start');
+    first.child.kill('SIGKILL');
+    await exitOf(first);
+    const done = new Set(readLog(log).filter((l) => l.event === 'done').map((l) => l.id));
+    const lost = new Set(readLog(log).filter((l) => l.event === 'start' && !done.has(l.id)).map((l) => l.id));
+    assert.ok(lost.size > 0, 'the kill hit a job mid-run');
+
+    const rescuer = queue.worker(
+      {
+        work: (job) => {
+          appendFileSync(log, `start ${job.id} ${process.pid}\n`);
+        },
+      },
+      { concurrency: 4, leaseMs: LEASE_MS, pollMs: 50 },
+    );
+    await rescuer.start();
+    await waitFor(async () => {
+      const c = await queue.counts();
+      return c.completed + c.failed === ids.length;
+    }, 'every job to finish', 20_000);
+    await rescuer.stop();
+
+    const starts = readLog(log).filter((l) => l.event === 'start');
+    for (const id of ids) {
+      const job = (await queue.getJob(id))!;
+      if (lost.has(id)) {
+        assert.equal(job.status, 'failed', `job ${id} lost its only attempt`);
+        assert.match(job.error!, /worker stopped during the last of 1 attempts \(lease expired\)/);
+        assert.equal(starts.filter((l) => l.id === id).length, 1, `job ${id} was not run again`);
+      } else {
+        assert.equal(job.status, 'completed', `job ${id}`);
+      }
+    }
+    assert.deepEqual((await queue.listJobs({ status: 'failed' })).map((j) => j.id).sort(), [...lost].sort());
+  } finally {
+    if (first && first.child.exitCode === null && first.child.signalCode === null) first.child.kill('SIGKILL');
+    await queue.close();
+    cleanup();
+  }
+});
