@@ -84,12 +84,20 @@ export class Attempt {
  * Turns a settlement into the outcome to store: the retry/fail decision (attempts left?) and the backoff
  * come from here, not from the store. Returns null when nothing must be written (lease lost).
  */
-export function decideOutcome(job: Job, settlement: Settlement, progressJson: string | undefined, clock: Clock, random?: () => number): Outcome | null {
+export function decideOutcome(
+  job: Job,
+  settlement: Settlement,
+  progressJson: string | undefined,
+  clock: Clock,
+  random?: () => number,
+  /** The queue's maxPayloadBytes: a larger result fails the attempt rather than bloating the row. */
+  maxResultBytes = Number.POSITIVE_INFINITY,
+): Outcome | null {
   const base = { id: job.id, ...(progressJson !== undefined ? { progressJson } : {}) };
   if (settlement.kind === 'returned') {
     let resultJson: string;
     try {
-      resultJson = toJsonText(settlement.value, 'result');
+      resultJson = toJsonText(settlement.value, 'result', maxResultBytes);
     } catch (error) {
       return failure(job, base, error, clock, random);
     }

@@ -242,7 +242,7 @@ export class Worker {
     const handler = this.handlers[job.name] as Handler;
     void attempt.run(handler, ctx).then((settlement) => {
       this.attempts.delete(job.id);
-      const outcome = decideOutcome(job, settlement, attempt.dirtyProgress, this.deps.clock);
+      const outcome = decideOutcome(job, settlement, attempt.dirtyProgress, this.deps.clock, undefined, this.deps.maxPayloadBytes);
       if (outcome) this.settle(job, outcome);
       if (this.attempts.size === 0) this.idle?.resolve();
       this.nudge();

@@ -354,3 +354,33 @@ describe('openQueue() refuses bad connection settings before it opens or creates
     });
   }
 });
+
+describe('what a handler hands back is held to the same rules: a bad result or progress fails the attempt, nothing bad is stored', () => {
+  const outputs: { what: string; handler: (ctx: { progress(v: unknown): void }) => unknown; says: string[] }[] = [
+    { what: 'a result over maxPayloadBytes', handler: () => ({ blob: 'x'.repeat(2_000) }), says: ['result is 2011 bytes as JSON', 'limit of 1024 (maxPayloadBytes)'] },
+    { what: 'a BigInt result', handler: () => ({ total: 5n }), says: ['result.total is a BigInt (5n)', 'send it as a string or number'] },
+    {
+      what: 'progress over maxPayloadBytes',
+      handler: (ctx) => ctx.progress({ log: 'y'.repeat(2_000) }),
+      says: ['progress is 2010 bytes as JSON', 'limit of 1024 (maxPayloadBytes)'],
+    },
+  ];
+  for (const o of outputs) {
+    test(`${o.what} fails the job with a message saying so`, async () => {
+      const { queue, teardown } = await setup({ maxPayloadBytes: 1024 });
+      try {
+        const id = await queue.add('out', {}, { maxAttempts: 1 });
+        const worker = queue.worker({ out: (_job, ctx) => o.handler(ctx) }, { pollMs: 20 });
+        await worker.start();
+        await waitFor(async () => (await queue.getJob(id))?.status === 'failed', `job ${id} to fail`);
+        await worker.stop();
+        const job = (await queue.getJob(id))!;
+        for (const part of o.says) assert.ok(job.error!.includes(part), `error should contain ${JSON.stringify(part)}:\n  ${job.error}`);
+        assert.equal(job.result, null);
+        assert.equal(job.progress, null);
+      } finally {
+        await teardown();
+      }
+    });
+  }
+});
