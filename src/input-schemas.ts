@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ValidationError } from './errors.ts';
+import { QUEUE_EVENT_TYPES } from './events.ts';
 import { JOB_STATUSES } from './job.ts';
 
 /**
@@ -89,6 +90,9 @@ export const progressUpdaterOptionsSchema = z.strictObject({
   flushInterval: wholeMs('how often queued progress is written', 1).optional(),
   maxBatchSize: wholeCount('how many queued updates force a write', 1, 100_000).optional(),
 });
+
+/** The event type of queue.on(), off() and once(). */
+export const eventTypeSchema = z.enum(QUEUE_EVENT_TYPES as [string, ...string[]], { error: `must be one of ${QUEUE_EVENT_TYPES.join(', ')}` });
 
 /** Job ids as the API hands them out. */
 export const jobIdSchema = z.string({ error: 'must be a job id string' }).min(1, 'must not be empty').max(64, 'must be at most 64 characters');

@@ -216,8 +216,18 @@ const workerCases: Case[] = [
   { input: 'a handler under a name no job can have', call: (q) => q.worker({ 'send mail': () => 1 }), error: ValidationError, says: ['handlers["send mail"] name', 'only letters, digits'] },
 ];
 
+const listenerCases: Case[] = [
+  {
+    input: "on('complete'), a typo for 'completed'",
+    call: (q) => q.on('complete' as never, () => {}),
+    error: ValidationError,
+    says: ['event type must be one of added, started, progress, retrying, completed, failed, cancelled', 'got "complete"'],
+  },
+  { input: 'on() with a listener that is not a function', call: (q) => q.on('completed', 'log' as never), error: ValidationError, says: ["the listener of 'completed' must be a function (event) => void", 'got "log"'] },
+];
+
 describe('bad input is refused with a typed error that says what to fix, and nothing is written', () => {
-  for (const c of [...addCases, ...listCases, ...idCases, ...workerCases]) {
+  for (const c of [...addCases, ...listCases, ...idCases, ...workerCases, ...listenerCases]) {
     const before = c.error === ValidationError ? 'before any statement' : 'after reading only';
     test(`${c.input} → ${c.error.name}, ${before}`, async () => {
       const { queue, teardown } = await setup(c.open);
