@@ -3,6 +3,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import {
+  createBatchedProgressUpdater,
   type Job,
   JobNotFoundError,
   type JobOptions,
@@ -393,4 +394,34 @@ describe('what a handler hands back is held to the same rules: a bad result or p
       }
     });
   }
+});
+
+describe('createBatchedProgressUpdater refuses bad input where the caller can see it', () => {
+  test('queue() of non-JSON progress throws ValidationError at once, and nothing is written', async () => {
+    const { queue, teardown } = await setup();
+    try {
+      const id = await queue.add('report', {}, { delay: 60_000 });
+      const updater = createBatchedProgressUpdater(queue, id, { flushInterval: 10, maxBatchSize: 1 });
+      const sent = queue.stats().statements;
+      assert.throws(() => updater.queue({ done: 3n }), (e: unknown) => e instanceof ValidationError && /progress\.done is a BigInt \(3n\)/.test(e.message));
+      await updater.close();
+      assert.equal(queue.stats().statements, sent, 'no statement sent');
+      assert.equal((await queue.getJob(id))!.progress, null);
+    } finally {
+      await teardown();
+    }
+  });
+
+  test('an unknown option and a zero flushInterval are refused', async () => {
+    const { queue, teardown } = await setup();
+    try {
+      const id = await queue.add('report', {});
+      await rejectsWithoutWriting(queue, () => createBatchedProgressUpdater(queue, id, { flushIntervall: 100 } as never), ValidationError, [
+        'options has unknown option "flushIntervall" (did you mean "flushInterval"?)',
+      ]);
+      await rejectsWithoutWriting(queue, () => createBatchedProgressUpdater(queue, id, { flushInterval: 0 }), ValidationError, ['options.flushInterval must be at least 1 ms', 'got 0']);
+    } finally {
+      await teardown();
+    }
+  });
 });
