@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import {
@@ -12,6 +12,7 @@ import {
   type OpenQueueOptions,
   type Queue,
   SpoolError,
+  StoreError,
   ValidationError,
 } from '../src/index.ts';
 import { sqliteUrl, tempDir } from './support/sqlite.ts';
@@ -422,6 +423,40 @@ describe('createBatchedProgressUpdater refuses bad input where the caller can se
       await rejectsWithoutWriting(queue, () => createBatchedProgressUpdater(queue, id, { flushInterval: 0 }), ValidationError, ['options.flushInterval must be at least 1 ms', 'got 0']);
     } finally {
       await teardown();
+    }
+  });
+});
+
+describe('openQueue() on a path that cannot hold a database fails with StoreError and leaves what is there alone', () => {
+  test('a path below a regular file', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const file = join(dir, 'plain.txt');
+      writeFileSync(file, 'not a directory');
+      await assert.rejects(openQueue(`sqlite:${join(file, 'spool.db')}`), (error: unknown) => {
+        assert.ok(error instanceof StoreError && error instanceof SpoolError, `expected StoreError, got ${error}`);
+        assert.match(error.message, /could not open SQLite database .*plain\.txt\/spool\.db: .*check that the URL names a Spool database file in a writable directory/);
+        return true;
+      });
+      assert.equal(readFileSync(file, 'utf8'), 'not a directory');
+    } finally {
+      cleanup();
+    }
+  });
+
+  test('a file that is not a SQLite database', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const file = join(dir, 'notes.db');
+      writeFileSync(file, 'shopping list: eggs, milk\n'.repeat(100));
+      await assert.rejects(openQueue(`sqlite:${file}`), (error: unknown) => {
+        assert.ok(error instanceof StoreError, `expected StoreError, got ${error}`);
+        assert.match(error.message, /notes\.db: file is not a database/);
+        return true;
+      });
+      assert.equal(readFileSync(file, 'utf8'), 'shopping list: eggs, milk\n'.repeat(100), 'the file is untouched');
+    } finally {
+      cleanup();
     }
   });
 });

@@ -41,15 +41,22 @@ export class SqliteStore implements Store {
   private readonly claimTx: (p: ClaimParams) => { rows: JobRow[]; finished: string[] };
 
   constructor(options: SqliteStoreOptions) {
-    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+    let db: Database.Database | undefined;
     try {
-      this.db = new Database(options.path);
-      this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma(`synchronous = ${options.durability === 'normal' ? 'NORMAL' : 'FULL'}`);
-      migrate(this.db);
+      if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+      db = new Database(options.path);
+      db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
+      db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${options.durability === 'normal' ? 'NORMAL' : 'FULL'}`);
+      migrate(db);
+      this.db = db;
     } catch (cause) {
-      throw new StoreError(`could not open SQLite database ${options.path}: ${(cause as Error).message}`, { cause });
+      // Don't leak the handle of a file we refuse (not a database, or a migration that failed).
+      if (db?.open) db.close();
+      throw new StoreError(
+        `could not open SQLite database ${options.path}: ${(cause as Error).message}; check that the URL names a Spool database file in a writable directory`,
+        { cause },
+      );
     }
     this.stmt = prepareAll(this.db);
     this.feed = new DataVersionFeed(this.db);
