@@ -32,12 +32,17 @@ export const jobNameSchema = z
 const backoffSchema = z.discriminatedUnion(
   'type',
   [
-    z.strictObject({
-      type: z.literal('exponential'),
-      delay: wholeMs('the first retry delay', 0),
-      maxDelay: wholeMs('the longest retry delay', 0).optional(),
-      jitter: z.boolean({ error: 'must be true or false' }).optional(),
-    }),
+    z
+      .strictObject({
+        type: z.literal('exponential'),
+        delay: wholeMs('the first retry delay', 0),
+        maxDelay: wholeMs('the longest retry delay', 0).optional(),
+        jitter: z.boolean({ error: 'must be true or false' }).optional(),
+      })
+      .refine((b) => b.maxDelay === undefined || b.maxDelay >= b.delay, {
+        path: ['maxDelay'],
+        message: 'must be at least delay (the first retry delay); raise maxDelay or lower delay',
+      }),
     z.strictObject({
       type: z.literal('fixed'),
       delay: wholeMs('the retry delay', 0),
@@ -110,7 +115,7 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, field
 function describeIssue(issue: z.core.$ZodIssue, schema: z.ZodType, input: unknown, field: string): string {
   const path = [field, ...issue.path.map(String)].filter(Boolean).join('.');
   if (issue.code === 'unrecognized_keys') {
-    const known = knownKeys(schema, issue.path);
+    const known = knownKeys(schema, input, issue.path);
     const keys = issue.keys.map((key) => {
       const near = nearest(key, known);
       return near ? `${JSON.stringify(key)} (did you mean ${JSON.stringify(near)}?)` : JSON.stringify(key);
@@ -124,14 +129,24 @@ function describeIssue(issue: z.core.$ZodIssue, schema: z.ZodType, input: unknow
   return `${path} ${message}, got ${describeValue(received)}`;
 }
 
-/** The keys a strict object schema accepts at `path`, for "the options are …" hints; [] when unknown. */
-function knownKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+/**
+ * The keys a strict object schema accepts at `path`, for "the options are …" hints; [] when unknown.
+ * A discriminated union (backoff) answers with the keys of the variant the input's discriminator names.
+ */
+function knownKeys(schema: z.ZodType, input: unknown, path: readonly PropertyKey[]): string[] {
   let current: unknown = schema;
+  let value = input;
   for (const key of [...path, null]) {
     while (current instanceof z.ZodOptional) current = current.unwrap();
+    if (current instanceof z.ZodDiscriminatedUnion) {
+      const tag = current._zod.def.discriminator;
+      const wanted = (value as Record<string, unknown> | null)?.[tag];
+      current = current.options.find((o) => o instanceof z.ZodObject && (o.shape[tag] as z.ZodLiteral | undefined)?.value === wanted);
+    }
     if (!(current instanceof z.ZodObject)) return [];
     if (key === null) return Object.keys(current.shape);
     current = current.shape[String(key)];
+    value = (value as Record<PropertyKey, unknown> | null)?.[key];
   }
   return [];
 }

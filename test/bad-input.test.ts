@@ -146,6 +146,18 @@ const addCases: Case[] = [
     says: ['options.backoff.type', 'got "linear"', "{ type: 'exponential', delay, maxDelay?, jitter? } or { type: 'fixed', delay, jitter? }"],
   },
   { input: 'a backoff with a negative delay', call: (q) => q.add('a', {}, { backoff: { type: 'fixed', delay: -1 } }), error: ValidationError, says: ['options.backoff.delay must be at least 0 ms', 'got -1'] },
+  {
+    input: 'a backoff whose maxDelay is below its delay',
+    call: (q) => q.add('a', {}, { backoff: { type: 'exponential', delay: 5_000, maxDelay: 1_000 } }),
+    error: ValidationError,
+    says: ['options.backoff.maxDelay must be at least delay', 'raise maxDelay or lower delay', 'got 1000'],
+  },
+  {
+    input: 'a fixed backoff with an exponential-only option',
+    call: (q) => q.add('a', {}, { backoff: { type: 'fixed', delay: 100, maxDelay: 1_000 } as never }),
+    error: ValidationError,
+    says: ['options.backoff has unknown option "maxDelay"', 'the options are type, delay, jitter'],
+  },
   { input: 'an empty uniqueKey', call: (q) => q.add('a', {}, { uniqueKey: '' }), error: ValidationError, says: ['options.uniqueKey must not be empty', 'got ""'] },
   { input: 'options that are a number', call: (q) => q.add('a', {}, 5 as unknown as JobOptions), error: ValidationError, says: ['options must be an object', 'got 5'] },
   // addBulk
