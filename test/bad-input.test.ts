@@ -472,3 +472,23 @@ describe('openQueue() on a path that cannot hold a database fails with StoreErro
     }
   });
 });
+
+test('calls on a closed queue are refused with ValidationError, and nothing reaches the file', async () => {
+  const { url, cleanup } = sqliteUrl();
+  try {
+    const queue = await openQueue({ url });
+    await queue.add('before-close', {});
+    await queue.close();
+    for (const call of [() => queue.add('after-close', {}), () => queue.addBulk([{ name: 'after-close' }]), () => queue.listJobs(), () => queue.worker({ a: () => 1 })]) {
+      await assert.rejects(async () => call(), (e: unknown) => e instanceof ValidationError && e.message.includes('the queue is closed; open a new one with openQueue()'));
+    }
+    const reopened = await openQueue({ url });
+    try {
+      assert.deepEqual((await reopened.listJobs()).map((j) => j.name), ['before-close']);
+    } finally {
+      await reopened.close();
+    }
+  } finally {
+    cleanup();
+  }
+});
