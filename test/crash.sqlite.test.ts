@@ -8,7 +8,7 @@ import { type ChildWorker, exitOf, readLog, spawnLogWorker } from './support/chi
 import { tempDir } from './support/sqlite.ts';
 import { waitFor } from './support/wait.ts';
 
-const JOBS = 24;
+const JOBS = 48;
 const LEASE_MS = 500;
 
 test('a worker process killed with SIGKILL mid-run: another worker finishes every job, and only the jobs in flight run twice', async () => {

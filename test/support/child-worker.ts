@@ -17,7 +17,7 @@ export interface ChildWorker {
  * Spawns `node --import tsx test/fixtures/log-worker.ts` with `args` and resolves once the worker runs
  * (it printed `ready`); fails if it exits first or is not ready within `timeoutMs`.
  */
-export function spawnLogWorker(args: Record<string, string | number>, timeoutMs = 15_000): Promise<ChildWorker> {
+export function spawnLogWorker(args: Record<string, string | number>, timeoutMs = 30_000): Promise<ChildWorker> {
   const argv = Object.entries(args).flatMap(([k, v]) => [`--${k}`, String(v)]);
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/log-worker.ts', ...argv], {
     cwd: ROOT,
