@@ -188,7 +188,9 @@ export class Worker {
       const outcomes = this.outcomes;
       this.outcomes = [];
       try {
-        const limit = claiming ? free : 0;
+        // A drained worker (its last claim came back short) writes outcomes without claiming, until a
+        // signal (local add, feed, poll) says there may be work: 10 deep scans went from 19 to 11 statements.
+        const limit = wantClaim ? free : 0;
         const { jobs, finished } = await this.store.claim({
           names: this.names,
           limit,
