@@ -80,6 +80,11 @@ export const workerOptionsSchema = z.strictObject({
   leaseMs: wholeMs('how long a claim holds a job', 100).optional(),
   pollMs: wholeMs('how often an idle worker looks for work', 10).optional(),
   graceMs: wholeMs('how long stop() waits for running jobs', 0).optional(),
+  prefetch: z
+    .union([z.literal('auto'), wholeCount('how many claimed jobs to hold beyond the running ones', 0, 10_000)], {
+      error: "must be 'auto' or a whole number from 0 to 10000",
+    })
+    .optional(),
   id: z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(200, 'must be at most 200 characters').optional(),
 });
 

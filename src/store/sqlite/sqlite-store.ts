@@ -8,7 +8,7 @@ import { StatementCounter } from '../statement-counter.ts';
 import type { ClaimParams, ClaimResult, FeedEvent, ListFilter, NewJob, Outcome, Store, StoreStats, TickParams, TickResult, TransitionOp } from '../store.ts';
 import { transitionRefused } from '../transition-error.ts';
 import { DataVersionFeed } from './data-version-feed.ts';
-import { type JobRow, rowToJob } from './rows.ts';
+import { type ClaimedRow, claimedRowToJob, type JobRow, rowToJob } from './rows.ts';
 import { migrate } from './schema.ts';
 import * as SQL from './statements.ts';
 
@@ -38,7 +38,7 @@ export class SqliteStore implements Store {
   private readonly counter = new StatementCounter();
   private readonly stmt: ReturnType<typeof prepareAll>;
   private readonly feed: DataVersionFeed;
-  private readonly claimTx: (p: ClaimParams) => { rows: JobRow[]; finished: string[] };
+  private readonly claimTx: (p: ClaimParams) => ClaimResult;
 
   constructor(options: SqliteStoreOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
@@ -55,15 +55,10 @@ export class SqliteStore implements Store {
     this.feed = new DataVersionFeed(this.db);
     const claimTx = this.db.transaction((p: ClaimParams) => {
       const finished = p.finish && p.finish.length > 0 ? this.runFinish(p.workerId, p.now, p.finish) : [];
-      if (p.limit <= 0) return { rows: [] as JobRow[], finished };
-      const rows = this.stmt.claim.all({
-        workerId: p.workerId,
-        now: p.now,
-        leaseUntil: p.now + p.leaseMs,
-        names: JSON.stringify(p.names),
-        limit: p.limit,
-      }) as JobRow[];
-      return { rows, finished };
+      if (p.limit <= 0) return { jobs: [] as Job[], finished };
+      const claim = { workerId: p.workerId, now: p.now, leaseUntil: p.now + p.leaseMs };
+      const rows = this.stmt.claim.all({ ...claim, names: JSON.stringify(p.names), limit: p.limit }) as ClaimedRow[];
+      return { jobs: rows.map((row) => claimedRowToJob(row, claim)), finished };
     });
     this.claimTx = (p) => claimTx.immediate(p);
   }
@@ -90,8 +85,8 @@ export class SqliteStore implements Store {
     const finishing = p.finish !== undefined && p.finish.length > 0;
     if (p.limit <= 0 && !finishing) return { jobs: [], finished: [] };
     const statements = (p.limit > 0 ? 1 : 0) + (finishing ? 1 : 0);
-    const { rows, finished } = this.run('claim', statements, 'claim jobs', () => this.claimTx(p));
-    return { jobs: rows.map(rowToJob).sort(claimOrder), finished };
+    const { jobs, finished } = this.run('claim', statements, 'claim jobs', () => this.claimTx(p));
+    return { jobs: jobs.sort(claimOrder), finished };
   }
 
   async setProgress(p: { updates: { id: string; json: string }[] }): Promise<string[]> {
@@ -199,8 +194,7 @@ export class SqliteStore implements Store {
 
   private runFinish(workerId: string, now: number, outcomes: Outcome[]): string[] {
     const payload = JSON.stringify(outcomes.map((o) => ({ ...o, id: Number(o.id), ...finishFields(o) })));
-    const rows = this.stmt.finish.all({ outcomes: payload, workerId, now }) as { id: number }[];
-    return rows.map((r) => String(r.id));
+    return (this.stmt.finish.all({ outcomes: payload, workerId, now }) as number[]).map(String);
   }
 
   /** Counts one round trip and wraps driver errors with what was being done. */
@@ -219,9 +213,9 @@ function prepareAll(db: Database.Database) {
   return {
     insertJobs: db.prepare(SQL.INSERT_JOBS),
     idsByUniqueKey: db.prepare(SQL.SELECT_IDS_BY_UNIQUE_KEY),
-    claim: db.prepare(SQL.CLAIM_JOBS),
+    claim: db.prepare(SQL.CLAIM_JOBS).raw(true),
     tick: db.prepare(SQL.TICK),
-    finish: db.prepare(SQL.FINISH),
+    finish: db.prepare(SQL.FINISH).pluck(true),
     setProgress: db.prepare(SQL.SET_PROGRESS),
     selectJob: db.prepare(SQL.SELECT_JOB),
     list: {
