@@ -73,6 +73,15 @@ export const listFilterSchema = z.strictObject({
 /** Filter of queue.counts(). */
 export const countsFilterSchema = z.strictObject({ name: jobNameSchema.optional() });
 
+/** Options of queue.prune(). */
+export const pruneOptionsSchema = z.strictObject({
+  olderThan: wholeMs('how long ago a job must have finished', 0),
+  statuses: z
+    .array(z.enum(['completed', 'failed', 'cancelled'], { error: 'must list only completed, failed or cancelled' }))
+    .min(1, 'must name at least one finished status')
+    .optional(),
+});
+
 /** Options of queue.worker(). */
 export const workerOptionsSchema = z.strictObject({
   concurrency: wholeCount('how many jobs run at once', 1, 10_000).optional(),

@@ -169,6 +169,7 @@ export class Worker {
       return;
     }
     this.state = 'stopping';
+    this.startBuffered(); // releases prefetched jobs at once, so other workers can take them
     this.nudge();
     if (this.attempts.size > 0) {
       let graceTimer: NodeJS.Timeout | undefined;

@@ -53,6 +53,12 @@ export interface Store {
   transition(p: { id: string; op: TransitionOp; now: number }): Promise<Job | null>;
 
   /**
+   * Deletes up to `limit` jobs in `statuses` that finished before `before`, oldest first, in one statement;
+   * returns how many it deleted. Retention keeps the table, and so every index, small.
+   */
+  prune(p: { statuses: JobStatus[]; before: number; limit: number }): Promise<number>;
+
+  /**
    * The change feed: changes made by other processes (and, for PostgreSQL, this one), with no per-job writes
    * beyond the store's own statements. Workers use it to wake for jobs added elsewhere; watchers (server,
    * CLI) to refresh. Returns the unsubscribe function.

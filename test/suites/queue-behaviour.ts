@@ -349,6 +349,21 @@ export function queueBehaviour(kind: string, factory: QueueFactory): void {
       assert.deepEqual((await queue.getJob(id))!.progress, { done: 44, of: 44 });
     });
 
+    it(
+      'prune() removes completed jobs older than the cutoff and keeps the dead-letter queue',
+      async ({ queue, clock }) => {
+        const worker = queue.worker({ ok: async () => 'ok', bad: async () => { throw new Error('no'); } }, FAST);
+        await queue.addBulk([{ name: 'ok' }, { name: 'ok' }, { name: 'bad', options: { maxAttempts: 1 } }]);
+        await worker.start();
+        await waitFor(async () => (await queue.counts()).completed === 2 && (await queue.counts()).failed === 1, 'three finished jobs');
+        assert.equal(await queue.prune({ olderThan: 60_000 }), 0, 'nothing is old enough yet');
+        clock.advance(60_001);
+        assert.equal(await queue.prune({ olderThan: 60_000 }), 2);
+        assert.deepEqual(await queue.counts(), { pending: 0, running: 0, completed: 0, failed: 1, cancelled: 0 });
+      },
+      { clock: new ManualClock() },
+    );
+
     it('a handler result JSON cannot hold fails the attempt with a message saying so', async ({ queue }) => {
       const worker = queue.worker({ big: async () => ({ n: 10n }) }, FAST);
       const id = await queue.add('big', null, { maxAttempts: 1 });

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { JobStateError, StoreError } from '../../errors.ts';
-import { JOB_STATUSES, type Job, type JobCounts } from '../../job.ts';
+import { JOB_STATUSES, type Job, type JobCounts, type JobStatus } from '../../job.ts';
 import { orderEnqueuedIds } from '../enqueue-ids.ts';
 import { StatementCounter } from '../statement-counter.ts';
 import type { ClaimParams, ClaimResult, FeedEvent, ListFilter, NewJob, Outcome, Store, StoreStats, TickParams, TickResult, TransitionOp } from '../store.ts';
@@ -179,6 +179,12 @@ export class SqliteStore implements Store {
     throw transitionRefused(p.id, p.op, await this.get(p.id));
   }
 
+  async prune(p: { statuses: JobStatus[]; before: number; limit: number }): Promise<number> {
+    if (p.statuses.length === 0 || p.limit <= 0) return 0;
+    const params = { statuses: JSON.stringify(p.statuses), before: p.before, limit: p.limit };
+    return this.run('prune', 1, 'prune finished jobs', () => this.stmt.prune.run(params).changes);
+  }
+
   watch(listener: (events: FeedEvent[]) => void): () => void {
     return this.feed.watch(listener);
   }
@@ -230,6 +236,7 @@ function prepareAll(db: Database.Database) {
     retryJob: db.prepare(SQL.RETRY_JOB),
     cancelJob: db.prepare(SQL.CANCEL_JOB),
     deleteJob: db.prepare(SQL.DELETE_JOB),
+    prune: db.prepare(SQL.PRUNE_JOBS),
   };
 }
 

@@ -122,3 +122,10 @@ export const CANCEL_JOB = `
   RETURNING *`;
 
 export const DELETE_JOB = `DELETE FROM spool_jobs WHERE id = @id RETURNING *`;
+
+// Oldest first through the status index; finished jobs of one status are close to id order.
+export const PRUNE_JOBS = `
+  DELETE FROM spool_jobs
+   WHERE id IN (SELECT id FROM spool_jobs
+                 WHERE status IN (SELECT value FROM json_each(@statuses)) AND completed_at < @before
+                 ORDER BY id LIMIT @limit)`;
