@@ -25,7 +25,7 @@ export interface WorkerOptions {
   graceMs?: number;
   /**
    * Claimed jobs a worker may hold beyond its running ones, so short jobs are claimed and completed in
-   * batches. Default 'auto': none while jobs take 20 ms or more on average, else max(100, 2 × concurrency).
+   * batches. Default 'auto': none while jobs take 20 ms or more on average, else max(400, 2 × concurrency).
    * Held jobs are leased (and show as running) until they start.
    */
   prefetch?: number | 'auto';
@@ -64,8 +64,13 @@ export interface WorkerStats {
 
 /** Jobs faster than this on average are prefetched and completed in batches. */
 const SHORT_JOB_MS = 20;
-/** Outcomes written together at most; and how long the oldest may wait for company (ms). */
-const FLUSH_BATCH = 100;
+/**
+ * Claimed jobs a worker holds for short jobs, and outcomes written together at most. Store-only cycle of
+ * claim + finish per transaction: batches of 100 → 74.8k jobs/s, 200 → 81.9k, 500 → 92.0k (.tmp/cycle.ts).
+ */
+const PREFETCH_SHORT = 400;
+const FLUSH_BATCH = 400;
+/** How long the oldest unwritten outcome may wait for company (ms). */
 const FLUSH_DELAY_MS = 5;
 
 const EVENT_OF: Partial<Record<Outcome['status'], QueueEventType>> = {
@@ -259,7 +264,7 @@ export class Worker {
   /** How many claimed jobs to hold beyond the running ones. */
   private prefetchSize(): number {
     if (this.opts.prefetch !== 'auto') return this.opts.prefetch;
-    return this.meanRunMs < SHORT_JOB_MS ? Math.max(100, 2 * this.opts.concurrency) : 0;
+    return this.meanRunMs < SHORT_JOB_MS ? Math.max(PREFETCH_SHORT, 2 * this.opts.concurrency) : 0;
   }
 
   /** Fills free slots from the buffer; while stopping, releases what is buffered instead. */
@@ -287,7 +292,9 @@ export class Worker {
     this.counters.started++;
     this.deps.events.emit('started', job);
     const ctx: JobContext = {
-      signal: attempt.controller.signal,
+      get signal() {
+        return attempt.signal;
+      },
       attempt: job.attempts,
       workerId: this.id,
       progress: (value) => this.recordProgress(attempt, value),

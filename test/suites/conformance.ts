@@ -211,7 +211,7 @@ export function storeConformance(kind: string, factory: StoreFactory): void {
     });
 
     describe('finish', () => {
-      it('writes completed, retry, failed, cancelled and released outcomes in one statement', async (store) => {
+      it('writes completed, retry, failed, cancelled and released outcomes in at most two statements', async (store) => {
         await store.enqueue({ jobs: Array.from({ length: 5 }, () => newJob()), now: T0 });
         const { jobs } = await store.claim({ names: ['work'], limit: 5, workerId: 'w1', leaseMs: LEASE, now: T0 });
         const [done, again, dead, stopped, released] = jobs.map((j) => j.id) as [string, string, string, string, string];
@@ -226,7 +226,7 @@ export function storeConformance(kind: string, factory: StoreFactory): void {
             { id: released, status: 'released' },
           ],
         });
-        assert.equal(store.stats().statements - before, 1);
+        assert.ok(store.stats().statements - before <= 2, 'completions may take a statement of their own');
         assert.deepEqual([...applied].sort(), [done, again, dead, stopped, released].sort());
         const get = async (id: string) => (await store.get(id))!;
         const c = await get(done);

@@ -54,7 +54,8 @@ export class SqliteStore implements Store {
     this.stmt = prepareAll(this.db);
     this.feed = new DataVersionFeed(this.db);
     const claimTx = this.db.transaction((p: ClaimParams) => {
-      const finished = p.finish && p.finish.length > 0 ? this.runFinish(p.workerId, p.now, p.finish) : [];
+      const { ids: finished, statements } = p.finish ? this.runFinish(p.workerId, p.now, p.finish) : { ids: [], statements: 0 };
+      this.counter.add('claim', statements);
       if (p.limit <= 0) return { jobs: [] as Job[], finished };
       const claim = { workerId: p.workerId, now: p.now, leaseUntil: p.now + p.leaseMs };
       const rows = this.stmt.claim.all({ ...claim, names: JSON.stringify(p.names), limit: p.limit }) as ClaimedRow[];
@@ -84,8 +85,8 @@ export class SqliteStore implements Store {
   async claim(p: ClaimParams): Promise<ClaimResult> {
     const finishing = p.finish !== undefined && p.finish.length > 0;
     if (p.limit <= 0 && !finishing) return { jobs: [], finished: [] };
-    const statements = (p.limit > 0 ? 1 : 0) + (finishing ? 1 : 0);
-    const { jobs, finished } = this.run('claim', statements, 'claim jobs', () => this.claimTx(p));
+    // The finish statements are counted inside the transaction: one or two, by the outcomes' kinds.
+    const { jobs, finished } = this.run('claim', p.limit > 0 ? 1 : 0, 'claim jobs', () => this.claimTx(p));
     return { jobs: jobs.sort(claimOrder), finished };
   }
 
@@ -116,7 +117,9 @@ export class SqliteStore implements Store {
 
   async finish(p: { workerId: string; now: number; outcomes: Outcome[] }): Promise<string[]> {
     if (p.outcomes.length === 0) return [];
-    return this.run('finish', 1, 'finish jobs', () => this.runFinish(p.workerId, p.now, p.outcomes));
+    const { ids, statements } = this.run('finish', 0, 'finish jobs', () => this.runFinish(p.workerId, p.now, p.outcomes));
+    this.counter.add('finish', statements);
+    return ids;
   }
 
   async get(id: string): Promise<Job | null> {
@@ -198,9 +201,18 @@ export class SqliteStore implements Store {
     if (this.db.open) this.db.close();
   }
 
-  private runFinish(workerId: string, now: number, outcomes: Outcome[]): string[] {
-    const payload = JSON.stringify(outcomes.map((o) => ({ ...o, id: Number(o.id), ...finishFields(o) })));
-    return (this.stmt.finish.all({ outcomes: payload, workerId, now }) as number[]).map(String);
+  /** Writes outcomes: completions through COMPLETE, the rest through FINISH; one statement each, if any. */
+  private runFinish(workerId: string, now: number, outcomes: Outcome[]): { ids: string[]; statements: number } {
+    const completed: [number, string, string | null][] = [];
+    const others: object[] = [];
+    for (const o of outcomes) {
+      if (o.status === 'completed') completed.push([Number(o.id), o.resultJson, o.progressJson ?? null]);
+      else others.push({ ...o, id: Number(o.id), progress: o.progressJson ?? null });
+    }
+    const ids: number[] = [];
+    if (completed.length > 0) ids.push(...(this.stmt.complete.all({ outcomes: JSON.stringify(completed), workerId, now }) as number[]));
+    if (others.length > 0) ids.push(...(this.stmt.finish.all({ outcomes: JSON.stringify(others), workerId, now }) as number[]));
+    return { ids: ids.map(String), statements: (completed.length > 0 ? 1 : 0) + (others.length > 0 ? 1 : 0) };
   }
 
   /** Counts one round trip and wraps driver errors with what was being done. */
@@ -221,6 +233,7 @@ function prepareAll(db: Database.Database) {
     idsByUniqueKey: db.prepare(SQL.SELECT_IDS_BY_UNIQUE_KEY),
     claim: db.prepare(SQL.CLAIM_JOBS).raw(true),
     tick: db.prepare(SQL.TICK),
+    complete: db.prepare(SQL.COMPLETE).pluck(true),
     finish: db.prepare(SQL.FINISH).pluck(true),
     setProgress: db.prepare(SQL.SET_PROGRESS),
     selectJob: db.prepare(SQL.SELECT_JOB),
@@ -250,13 +263,6 @@ function toInsertable(job: NewJob) {
     backoff: job.backoff === null ? null : JSON.stringify(job.backoff),
     timeout: job.timeout,
     uniqueKey: job.uniqueKey,
-  };
-}
-
-function finishFields(o: Outcome) {
-  return {
-    result: o.status === 'completed' ? o.resultJson : null,
-    progress: o.progressJson ?? null,
   };
 }
 

@@ -63,7 +63,17 @@ export const TICK = `
    WHERE spool_jobs.id = t.id AND +spool_jobs.status = 'running' AND +spool_jobs.processing_by = @workerId
   RETURNING spool_jobs.id AS id, spool_jobs.cancel_requested AS cancel_requested`;
 
-// A batch of outcomes in one statement; only jobs still held by this worker are touched.
+// Completions, nearly every outcome, get a statement of their own: [id, result JSON, progress JSON or
+// null]. 2.6 µs a job against 5.7 µs through FINISH's CASEs (.tmp/split.ts, batches of 400).
+export const COMPLETE = `
+  UPDATE spool_jobs
+     SET status = 'completed', result = o.result, progress = coalesce(o.progress, spool_jobs.progress),
+         completed_at = @now, lease_until = NULL, cancel_requested = 0
+    FROM (SELECT value ->> 0 AS id, value ->> 1 AS result, value ->> 2 AS progress FROM json_each(@outcomes)) AS o
+   WHERE spool_jobs.id = o.id AND +spool_jobs.status = 'running' AND +spool_jobs.processing_by = @workerId
+  RETURNING spool_jobs.id AS id`;
+
+// Every other outcome in one statement; only jobs still held by this worker are touched.
 export const FINISH = `
   UPDATE spool_jobs
      SET status = CASE o.status WHEN 'retry' THEN 'pending' WHEN 'released' THEN 'pending' ELSE o.status END,
