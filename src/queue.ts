@@ -11,7 +11,7 @@ import {
   listFilterSchema,
   parseInput,
 } from './input-schemas.ts';
-import type { Job, JobCounts, JobOptions, JobStatus } from './job.ts';
+import type { Job, JobCounts, JobOptions, JobStatus, TransactionClient } from './job.ts';
 import { toJsonText } from './json-payload.ts';
 import type { Logger } from './logger.ts';
 import type { NewJob, Store, StoreStats } from './store/store.ts';
@@ -74,7 +74,10 @@ export class Queue {
     );
   }
 
-  /** Adds one job; one statement. Returns its id (the existing job's id when `uniqueKey` matches one pending or running). */
+  /**
+   * Adds one job; one statement. Returns its id (the existing job's id when `uniqueKey` matches one pending or
+   * running). PostgreSQL: with `options.client` the job is inserted inside your own transaction (see JobOptions).
+   */
   async add<Data>(name: string, data?: Data, options?: JobOptions): Promise<string> {
     const [id] = await this.addBulk([{ name, data, options }]);
     return id!;
@@ -85,9 +88,20 @@ export class Queue {
     this.assertOpen();
     if (!Array.isArray(entries)) throw new ValidationError([`addBulk() takes an array of { name, data, options }, got ${typeof entries}`]);
     const now = this.settings.clock.now();
-    const jobs = entries.map((entry, i) => this.toNewJob(entry, entries.length === 1 ? '' : `jobs[${i}].`, now));
+    const clients = new Set<TransactionClient>();
+    const jobs = entries.map((entry, i) => this.toNewJob(entry, entries.length === 1 ? '' : `jobs[${i}].`, now, clients));
     if (jobs.length === 0) return [];
-    const ids = await this.store.enqueue({ jobs, now });
+    if (clients.size > 1) {
+      throw new ValidationError([`every job of one addBulk() must use the same options.client (one transaction), got ${clients.size} different clients`]);
+    }
+    const [client] = clients;
+    if (client !== undefined && clients.size === 1 && jobs.length !== entries.filter((e) => e?.options?.client === client).length) {
+      throw new ValidationError(['options.client must be given on every job of the addBulk() or on none: the batch is one transaction']);
+    }
+    const ids = await this.store.enqueue({ jobs, now, ...(client ? { client } : {}) });
+    // Inside the caller's transaction the jobs may still roll back: no local event or wake-up now; workers
+    // everywhere learn of them from the change feed when the transaction commits.
+    if (client) return ids;
     this.announceRunnable(jobs.map((j) => j.runAt));
     if (this.events.has('added')) {
       jobs.forEach((job, i) => this.events.emit('added', newJobSnapshot(ids[i]!, job, now)));
@@ -218,13 +232,14 @@ export class Queue {
     if (runAts.length > 0) this.signals.emit('runnable', Math.min(...runAts));
   }
 
-  private toNewJob(entry: BulkJob, prefix: string, now: number): NewJob {
+  private toNewJob(entry: BulkJob, prefix: string, now: number, clients: Set<TransactionClient>): NewJob {
     if (entry === null || typeof entry !== 'object') {
       throw new ValidationError([`${prefix || 'each job '}must be an object { name, data, options }, got ${entry}`]);
     }
     const name = parseInput(jobNameSchema, entry.name, `${prefix}name`);
     const options = parseInput(jobOptionsSchema, entry.options ?? {}, `${prefix}options`);
     const dataJson = toJsonText(entry.data, `${prefix}data`, this.settings.maxPayloadBytes);
+    if (options.client) clients.add(options.client);
     return {
       name,
       dataJson,
