@@ -1,0 +1,143 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { openQueue } from '../src/index.ts';
+import { type Fixture, killAll, spawnFixture } from './support/children.ts';
+import { dropSchema, freshSchemaName, PG_URL, pollUntil, withAdmin } from './support/postgres.ts';
+
+/** A fresh schema with its tables, and `jobs` jobs named 'work' added in one statement. */
+async function schemaWithJobs(jobs: number): Promise<string> {
+  const schema = freshSchemaName();
+  const queue = await openQueue({ url: PG_URL, schema, pool: { max: 1 } });
+  await queue.addBulk(Array.from({ length: jobs }, (_, i) => ({ name: 'work', data: { i } })));
+  await queue.close();
+  return schema;
+}
+
+async function statusCounts(schema: string): Promise<Record<string, number>> {
+  return withAdmin(async (c) => {
+    const { rows } = await c.query(`SELECT status, count(*)::int AS n FROM "${schema}".jobs GROUP BY status`);
+    return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+  });
+}
+
+function startWorkers(n: number, schema: string, env: Record<string, string>): Fixture[] {
+  return Array.from({ length: n }, () => spawnFixture('pg-worker.ts', { SPOOL_TEST_URL: PG_URL, SPOOL_TEST_SCHEMA: schema, ...env }));
+}
+
+/** Job id → how many times a handler started it, over all the workers' output. */
+function startsById(workers: Fixture[]): Map<string, number> {
+  const starts = new Map<string, number>();
+  for (const w of workers) for (const line of w.lines) if (line.startsWith('start ')) {
+    const id = line.split(' ')[1]!;
+    starts.set(id, (starts.get(id) ?? 0) + 1);
+  }
+  return starts;
+}
+
+const startedBy = (w: Fixture) => new Set(w.lines.filter((l) => l.startsWith('start ')).map((l) => l.split(' ')[1]!));
+
+test('three worker processes, 3,000 jobs: every job runs exactly once and all three take part', async (t) => {
+  const schema = freshSchemaName();
+  const setup = await openQueue({ url: PG_URL, schema, pool: { max: 1 } });
+  await setup.close();
+  const workers = startWorkers(3, schema, { CONCURRENCY: '20', WORK_MS: '2' });
+  try {
+    await Promise.all(workers.map((w) => w.waitForLine((l) => l.startsWith('ready'), 'ready')));
+    // Added after the workers went idle: only the NOTIFY of this one statement wakes them (poll is 1 s).
+    const producer = await openQueue({ url: PG_URL, schema, pool: { max: 1 } });
+    await producer.addBulk(Array.from({ length: 3000 }, (_, i) => ({ name: 'work', data: { i } })));
+    await producer.close();
+    await pollUntil(async () => (await statusCounts(schema)).completed === 3000, '3,000 completed jobs', 120_000, 100);
+
+    const starts = startsById(workers);
+    assert.equal(starts.size, 3000);
+    assert.deepEqual([...starts.values()].filter((n) => n !== 1), [], 'no job ran twice');
+    t.diagnostic(`jobs per worker process: ${workers.map((w) => startedBy(w).size).join(', ')}`);
+    for (const w of workers) assert.ok(startedBy(w).size > 0, 'every worker process ran jobs');
+    assert.deepEqual(await statusCounts(schema), { completed: 3000 });
+    for (const w of workers) assert.equal(await w.stop(), 0, w.stderr());
+  } finally {
+    await killAll(workers);
+    await dropSchema(schema);
+  }
+});
+
+test('a worker process killed with SIGKILL mid-run: its jobs are taken over after the lease, nothing is lost', async (t) => {
+  const schema = await schemaWithJobs(1200);
+  const LEASE_MS = '1000';
+  const CONCURRENCY = 10;
+  const workers = startWorkers(3, schema, { CONCURRENCY: String(CONCURRENCY), WORK_MS: '20', LEASE_MS });
+  const [victim] = workers as [Fixture, Fixture, Fixture];
+  try {
+    const victimId = (await victim.waitForLine((l) => l.startsWith('ready'), 'ready')).split(' ')[1]!;
+    await victim.waitForLine(() => startedBy(victim).size >= 50, 'the victim to start 50 jobs');
+    victim.child.kill('SIGKILL');
+    assert.equal(await victim.exited, 'SIGKILL');
+    const victimStarted = startedBy(victim);
+    const victimDone = new Set(victim.lines.filter((l) => l.startsWith('done ')).map((l) => l.split(' ')[1]!));
+    const inFlight = [...victimStarted].filter((id) => !victimDone.has(id));
+
+    await pollUntil(async () => (await statusCounts(schema)).completed === 1200, 'all 1,200 jobs completed', 120_000, 100);
+    assert.deepEqual(await statusCounts(schema), { completed: 1200 }, 'nothing lost, nothing failed');
+
+    const starts = startsById(workers);
+    assert.equal(starts.size, 1200);
+    const twice = [...starts].filter(([, n]) => n > 1).map(([id]) => id);
+    assert.deepEqual([...starts.values()].filter((n) => n > 2), [], 'no job ran three times');
+    for (const id of twice) assert.ok(victimStarted.has(id), `job ${id} ran twice but the killed worker never started it`);
+    // In flight: handlers running (≤ concurrency) plus outcomes not yet written (≤ concurrency).
+    assert.ok(twice.length <= 2 * CONCURRENCY, `${twice.length} jobs ran twice`);
+    t.diagnostic(`killed after ${victimStarted.size} starts with ${inFlight.length} in flight; ${twice.length} jobs ran twice`);
+    assert.ok(inFlight.length > 0, 'the victim was killed with jobs in flight');
+    const takenOver = await withAdmin(async (c) => (await c.query(
+      `SELECT id::text, attempts, processing_by FROM "${schema}".jobs WHERE id = ANY($1::bigint[])`, [inFlight],
+    )).rows);
+    for (const row of takenOver) {
+      assert.equal(row.attempts, 2, `job ${row.id}: the lost attempt counts`);
+      assert.notEqual(row.processing_by, victimId, `job ${row.id} was finished by a surviving worker`);
+    }
+    for (const w of workers.slice(1)) assert.equal(await w.stop(), 0, w.stderr());
+  } finally {
+    await killAll(workers);
+    await dropSchema(schema);
+  }
+});
+
+test("connection loss mid-run (pg_terminate_backend on Spool's backends): workers reconnect and finish every job", async (t) => {
+  const schema = await schemaWithJobs(1500);
+  const CONCURRENCY = 10;
+  const workers = startWorkers(2, schema, { CONCURRENCY: String(CONCURRENCY), WORK_MS: '10', LEASE_MS: '3000' });
+  try {
+    await Promise.all(workers.map((w) => w.waitForLine((l) => l.startsWith('ready'), 'ready')));
+    const terminate = () => withAdmin(async (c) => (await c.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE $1 AND pid <> pg_backend_pid()`,
+      [`spool/${schema}%`],
+    )).rowCount ?? 0);
+    let terminated = 0;
+    for (const threshold of [300, 800]) {
+      await pollUntil(async () => ((await statusCounts(schema)).completed ?? 0) >= threshold, `${threshold} completed jobs`, 120_000, 20);
+      terminated += await terminate();
+    }
+    // Each worker holds pooled connections and a listening one: all of them were cut, twice.
+    assert.ok(terminated >= 4, `terminated ${terminated} backends`);
+
+    await pollUntil(async () => (await statusCounts(schema)).completed === 1500, 'all 1,500 jobs completed', 120_000, 100);
+    assert.deepEqual(await statusCounts(schema), { completed: 1500 });
+    for (const w of workers) assert.equal(w.child.exitCode, null, `a worker process died: ${w.stderr()}`);
+
+    const starts = startsById(workers);
+    assert.equal(starts.size, 1500);
+    const twice = [...starts.values()].filter((n) => n > 1).length;
+    assert.deepEqual([...starts.values()].filter((n) => n > 2), [], 'no job ran three times');
+    // Only jobs in flight when a connection was cut may run again: per cut, per worker, ≤ running + unwritten.
+    assert.ok(twice <= 2 * 2 * 2 * CONCURRENCY, `${twice} jobs ran twice`);
+    const logs = workers.map((w) => w.stderr()).join('\n');
+    t.diagnostic(`terminated ${terminated} backends in two cuts; ${twice} jobs ran twice; ${logs.split('\n').filter(Boolean).length} log lines`);
+    if (process.env.SPOOL_TEST_VERBOSE) t.diagnostic(logs);
+    assert.match(logs, /terminating connection|connection lost|Connection terminated/i, 'the workers saw their connections cut');
+    for (const w of workers) assert.equal(await w.stop(), 0, w.stderr());
+  } finally {
+    await killAll(workers);
+    await dropSchema(schema);
+  }
+});
