@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { openQueue } from '../src/index.ts';
+import { PostgresStore } from '../src/store/postgres/postgres-store.ts';
 import { type Fixture, killAll, spawnFixture } from './support/children.ts';
 import { dropSchema, freshSchemaName, PG_URL, pollUntil, withAdmin } from './support/postgres.ts';
+import { waitFor } from './support/wait.ts';
 
 /** A fresh schema with its tables, and `jobs` jobs named 'work' added in one statement. */
 async function schemaWithJobs(jobs: number): Promise<string> {
@@ -138,6 +140,43 @@ test("connection loss mid-run (pg_terminate_backend on Spool's backends): worker
     for (const w of workers) assert.equal(await w.stop(), 0, w.stderr());
   } finally {
     await killAll(workers);
+    await dropSchema(schema);
+  }
+});
+
+test('a process that only watches learns of jobs added, started, progressing, completed and failed in other processes', async () => {
+  const schema = freshSchemaName();
+  const watcher = await PostgresStore.open({ url: PG_URL, schema });
+  const seen = new Map<string, Set<string>>();
+  const unwatch = watcher.watch((events) => {
+    for (const e of events) if (e.type !== 'external') for (const id of e.ids) (seen.get(e.type) ?? seen.set(e.type, new Set()).get(e.type)!).add(id);
+  });
+  // pollMs of a minute: the worker process can only learn of the jobs in time from the producer's NOTIFY.
+  const [worker] = startWorkers(1, schema, { POLL_MS: '60000', PROGRESS_MS: '50', WORK_MS: '400' }) as [Fixture];
+  const fixtures = [worker];
+  try {
+    await watcher.listening();
+    await worker.waitForLine((l) => l.startsWith('ready'), 'ready');
+    const producer = spawnFixture('pg-add.ts', {
+      SPOOL_TEST_URL: PG_URL,
+      SPOOL_TEST_SCHEMA: schema,
+      JOBS: JSON.stringify([{ name: 'scan', data: { repo: 'a/b' } }, { name: 'broken', options: { maxAttempts: 1 } }]),
+    });
+    fixtures.push(producer);
+    const [scan, broken] = (await producer.waitForLine((l) => l.startsWith('added '), 'added')).slice('added '.length).split(',') as [string, string];
+    const saw = (type: string, id: string) => seen.get(type)?.has(id) ?? false;
+    await waitFor(() => saw('completed', scan) && saw('failed', broken), 'the watcher to hear both jobs finish', 20_000);
+
+    assert.ok(saw('added', scan) && saw('added', broken), 'added');
+    assert.ok(saw('started', scan) && saw('started', broken), 'started');
+    assert.ok(saw('progress', scan), 'progress written by the worker tick');
+    assert.ok(!saw('failed', scan) && !saw('completed', broken));
+    assert.equal(await producer.exited, 0, producer.stderr());
+    assert.equal(await worker.stop(), 0, worker.stderr());
+  } finally {
+    unwatch();
+    await killAll(fixtures);
+    await watcher.close();
     await dropSchema(schema);
   }
 });
