@@ -19,13 +19,20 @@ async function setup() {
   const queue = await openQueue({ url: PG_URL, schema, pool: { max: 2 }, logger });
   const store = queue.store as PostgresStore;
   let peakConnections = 0;
-  const samplePool = () => (peakConnections = Math.max(peakConnections, store.poolStats().total));
+  let peakWaiting = 0;
+  // Sampled from inside handlers and completion events, while the worker runs.
+  const samplePool = () => {
+    const { total, waiting } = store.poolStats();
+    peakConnections = Math.max(peakConnections, total);
+    peakWaiting = Math.max(peakWaiting, waiting);
+  };
   return {
     queue,
     store,
     problems,
     samplePool,
     peak: () => peakConnections,
+    peakWaiting: () => peakWaiting,
     cleanup: async () => {
       await queue.close();
       await dropSchema(schema);
@@ -43,7 +50,7 @@ function countCompleted(queue: Queue, onEach: () => void): () => number {
 }
 
 test('pool of 2: ten concurrent deep scans (44 progress calls each) cost at most 3 statements per job, no pool errors', async (t) => {
-  const { queue, store, problems, samplePool, peak, cleanup } = await setup();
+  const { queue, store, problems, samplePool, peak, peakWaiting, cleanup } = await setup();
   try {
     const completed = countCompleted(queue, samplePool);
     const worker = queue.worker({
@@ -79,6 +86,8 @@ test('pool of 2: ten concurrent deep scans (44 progress calls each) cost at most
       assert.deepEqual(job!.result, { findings: 4 });
     }
     assert.ok(peak() <= 2, `at most 2 pooled connections, saw ${peak()}`);
+    // A worker keeps at most two statements in flight (claim/finish loop, tick): nothing ever queued for a connection.
+    assert.equal(peakWaiting(), 0, 'statements waited for a pooled connection');
     assert.deepEqual(problems, []);
   } finally {
     await cleanup();
@@ -86,7 +95,7 @@ test('pool of 2: ten concurrent deep scans (44 progress calls each) cost at most
 });
 
 test('pool of 2: a thousand concurrent short jobs complete with no pool errors; listJobs of 100 is one statement', async () => {
-  const { queue, store, problems, samplePool, peak, cleanup } = await setup();
+  const { queue, store, problems, samplePool, peak, peakWaiting, cleanup } = await setup();
   try {
     const completed = countCompleted(queue, samplePool);
     let running = 0;
@@ -106,6 +115,8 @@ test('pool of 2: a thousand concurrent short jobs complete with no pool errors; 
     assert.ok(peakRunning >= 500, `jobs ran concurrently (peak ${peakRunning})`);
     assert.equal((await queue.counts()).completed, 1000);
     assert.ok(peak() <= 2, `at most 2 pooled connections, saw ${peak()}`);
+    // A worker keeps at most two statements in flight (claim/finish loop, tick): nothing ever queued for a connection.
+    assert.equal(peakWaiting(), 0, 'statements waited for a pooled connection');
     assert.equal(store.poolStats().waiting, 0);
     assert.deepEqual(problems, []);
 

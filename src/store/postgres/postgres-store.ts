@@ -59,6 +59,8 @@ export class PostgresStore implements Store {
       connectionString: options.url,
       max: options.poolMax ?? DEFAULT_POOL_MAX,
       application_name: applicationName,
+      // TCP keepalives find a connection whose peer vanished (failover, a dropped NAT entry) instead of waiting forever.
+      keepAlive: true,
     });
     // An idle pooled connection that dies (server restart, pg_terminate_backend) is reported here and
     // dropped from the pool; without a listener node would crash the process on the 'error' event.
@@ -67,7 +69,7 @@ export class PostgresStore implements Store {
     });
     this.sql = buildStatements(schema, channel);
     this.feed = new NotifyFeed({
-      client: { connectionString: options.url, application_name: `${applicationName}/listen`.slice(0, 63) },
+      client: { connectionString: options.url, application_name: `${applicationName}/listen`.slice(0, 63), keepAlive: true },
       channel,
       logger: this.logger,
       counter: this.counter,
