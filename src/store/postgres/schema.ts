@@ -67,6 +67,12 @@ export async function migrate(client: pg.ClientBase, schema: string): Promise<{ 
     statements++;
     return client.query(text, values);
   };
+  // Fast path, read-only: a current schema needs no lock and no write (so a hot standby can be opened too).
+  const { rows: found } = await exec(`SELECT to_regclass($1) IS NOT NULL AS present`, [`${S}.migrations`]);
+  if ((found[0] as { present: boolean }).present) {
+    const { rows } = await exec(`SELECT coalesce(max(version), 0)::int AS version FROM ${S}.migrations`);
+    if ((rows[0] as { version: number }).version >= MIGRATIONS.length) return { applied: 0, statements };
+  }
   await exec('BEGIN');
   try {
     // Taken before anything else: concurrent CREATE SCHEMA IF NOT EXISTS would otherwise race on the catalog.
