@@ -100,6 +100,12 @@ const wal1 = await walLsn();
 for (const w of workers) w.child.kill('SIGTERM');
 const reports = await Promise.all(workers.map((w) => w.report));
 await queue.close();
+// Backends report table statistics at most once a second: wait for the last report before reading.
+await new Promise((r) => setTimeout(r, 1_500));
+const tableStats = (await admin.query(
+  `SELECT n_tup_ins::int AS ins, n_tup_upd::int AS upd, n_tup_hot_upd::int AS hot, n_dead_tup::int AS dead FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'jobs'`,
+  [schema],
+)).rows[0] as { ins: number; upd: number; hot: number; dead: number };
 await admin.query(`DROP SCHEMA "${schema}" CASCADE`);
 await admin.end();
 
@@ -116,3 +122,4 @@ console.log(`worker statements per job: ${fmt(workerStatements / JOBS, 3)} (${JS
 console.log(`worker node CPU per job: ${fmt(nodeCpuMs / JOBS, 3)} ms -> ${fmt(JOBS / (nodeCpuMs / 1000), 0)} jobs/s per core`);
 console.log(`PostgreSQL backend CPU per job: ${fmt(pgCpuMs / JOBS, 3)} ms -> ${fmt(JOBS / (pgCpuMs / 1000), 0)} jobs/s per core`);
 console.log(`WAL per job: ${fmt((lsnBytes(wal1) - lsnBytes(wal0)) / JOBS, 0)} bytes (server-wide)`);
+console.log(`row versions: ${fmt(tableStats.upd / JOBS, 2)} updates per job (${fmt(tableStats.hot / Math.max(1, tableStats.upd) * 100, 0)} % HOT), ${fmt(tableStats.dead / JOBS, 2)} dead tuples per job left for vacuum`);
