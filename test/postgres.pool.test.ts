@@ -59,12 +59,13 @@ test('pool of 2: ten concurrent deep scans (44 progress calls each) cost at most
           for (let step = 1; step <= 4; step++) {
             ctx.progress({ expert, of: 11, step });
             samplePool();
-            await delay(5);
+            await delay(10);
           }
         }
         return { findings: 4 };
       },
-    }, { concurrency: 10, progressFlushMs: 100 });
+    // Ticks every 250 ms: each scan lives through one or two (more on a loaded machine), shared by all ten.
+    }, { concurrency: 10, progressFlushMs: 250 });
     await worker.start();
     await store.listening();
     await waitFor(() => worker.stats().claims > 0, 'the idle worker to make its first claim');

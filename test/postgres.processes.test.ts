@@ -6,13 +6,21 @@ import { type Fixture, killAll, spawnFixture } from './support/children.ts';
 import { dropSchema, freshSchemaName, PG_URL, pollUntil, withAdmin } from './support/postgres.ts';
 import { waitFor } from './support/wait.ts';
 
-/** A fresh schema with its tables, and `jobs` jobs named 'work' added in one statement. */
-async function schemaWithJobs(jobs: number): Promise<string> {
+/** Creates a fresh schema's tables. */
+async function createSchema(): Promise<string> {
   const schema = freshSchemaName();
+  await (await openQueue({ url: PG_URL, schema, pool: { max: 1 } })).close();
+  return schema;
+}
+
+/**
+ * Adds `jobs` jobs named 'work' in one statement from this process. Called once every worker is ready, so
+ * all of them compete from the first job (a slow-starting process cannot miss the run).
+ */
+async function addJobs(schema: string, jobs: number): Promise<void> {
   const queue = await openQueue({ url: PG_URL, schema, pool: { max: 1 } });
   await queue.addBulk(Array.from({ length: jobs }, (_, i) => ({ name: 'work', data: { i } })));
   await queue.close();
-  return schema;
 }
 
 async function statusCounts(schema: string): Promise<Record<string, number>> {
@@ -39,16 +47,12 @@ function startsById(workers: Fixture[]): Map<string, number> {
 const startedBy = (w: Fixture) => new Set(w.lines.filter((l) => l.startsWith('start ')).map((l) => l.split(' ')[1]!));
 
 test('three worker processes, 3,000 jobs: every job runs exactly once and all three take part', async (t) => {
-  const schema = freshSchemaName();
-  const setup = await openQueue({ url: PG_URL, schema, pool: { max: 1 } });
-  await setup.close();
+  const schema = await createSchema();
   const workers = startWorkers(3, schema, { CONCURRENCY: '20', WORK_MS: '2' });
   try {
     await Promise.all(workers.map((w) => w.waitForLine((l) => l.startsWith('ready'), 'ready')));
-    // Added after the workers went idle: only the NOTIFY of this one statement wakes them (poll is 1 s).
-    const producer = await openQueue({ url: PG_URL, schema, pool: { max: 1 } });
-    await producer.addBulk(Array.from({ length: 3000 }, (_, i) => ({ name: 'work', data: { i } })));
-    await producer.close();
+    // Added after the workers went idle: the NOTIFY of this one statement wakes all three.
+    await addJobs(schema, 3000);
     await pollUntil(async () => (await statusCounts(schema)).completed === 3000, '3,000 completed jobs', 120_000, 100);
 
     const starts = startsById(workers);
@@ -65,13 +69,15 @@ test('three worker processes, 3,000 jobs: every job runs exactly once and all th
 });
 
 test('a worker process killed with SIGKILL mid-run: its jobs are taken over after the lease, nothing is lost', async (t) => {
-  const schema = await schemaWithJobs(1200);
+  const schema = await createSchema();
   const LEASE_MS = '1000';
   const CONCURRENCY = 10;
   const workers = startWorkers(3, schema, { CONCURRENCY: String(CONCURRENCY), WORK_MS: '20', LEASE_MS });
   const [victim] = workers as [Fixture, Fixture, Fixture];
   try {
+    await Promise.all(workers.map((w) => w.waitForLine((l) => l.startsWith('ready'), 'ready')));
     const victimId = (await victim.waitForLine((l) => l.startsWith('ready'), 'ready')).split(' ')[1]!;
+    await addJobs(schema, 1200);
     await victim.waitForLine(() => startedBy(victim).size >= 50, 'the victim to start 50 jobs');
     victim.child.kill('SIGKILL');
     assert.equal(await victim.exited, 'SIGKILL');
@@ -106,11 +112,12 @@ test('a worker process killed with SIGKILL mid-run: its jobs are taken over afte
 });
 
 test("connection loss mid-run (pg_terminate_backend on Spool's backends): workers reconnect and finish every job", async (t) => {
-  const schema = await schemaWithJobs(1500);
+  const schema = await createSchema();
   const CONCURRENCY = 10;
   const workers = startWorkers(2, schema, { CONCURRENCY: String(CONCURRENCY), WORK_MS: '10', LEASE_MS: '3000' });
   try {
     await Promise.all(workers.map((w) => w.waitForLine((l) => l.startsWith('ready'), 'ready')));
+    await addJobs(schema, 1500);
     const terminate = () => withAdmin(async (c) => (await c.query(
       `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE $1 AND pid <> pg_backend_pid()`,
       [`spool/${schema}%`],
