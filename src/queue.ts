@@ -88,16 +88,13 @@ export class Queue {
     this.assertOpen();
     if (!Array.isArray(entries)) throw new ValidationError([`addBulk() takes an array of { name, data, options }, got ${typeof entries}`]);
     const now = this.settings.clock.now();
-    const clients = new Set<TransactionClient>();
+    const clients = new Set<TransactionClient | undefined>();
     const jobs = entries.map((entry, i) => this.toNewJob(entry, entries.length === 1 ? '' : `jobs[${i}].`, now, clients));
     if (jobs.length === 0) return [];
     if (clients.size > 1) {
-      throw new ValidationError([`every job of one addBulk() must use the same options.client (one transaction), got ${clients.size} different clients`]);
+      throw new ValidationError(['options.client must be the same client on every job of one addBulk(), or on none: the batch is one transaction']);
     }
     const [client] = clients;
-    if (client !== undefined && clients.size === 1 && jobs.length !== entries.filter((e) => e?.options?.client === client).length) {
-      throw new ValidationError(['options.client must be given on every job of the addBulk() or on none: the batch is one transaction']);
-    }
     const ids = await this.store.enqueue({ jobs, now, ...(client ? { client } : {}) });
     // Inside the caller's transaction the jobs may still roll back: no local event or wake-up now; workers
     // everywhere learn of them from the change feed when the transaction commits.
@@ -232,14 +229,14 @@ export class Queue {
     if (runAts.length > 0) this.signals.emit('runnable', Math.min(...runAts));
   }
 
-  private toNewJob(entry: BulkJob, prefix: string, now: number, clients: Set<TransactionClient>): NewJob {
+  private toNewJob(entry: BulkJob, prefix: string, now: number, clients: Set<TransactionClient | undefined>): NewJob {
     if (entry === null || typeof entry !== 'object') {
       throw new ValidationError([`${prefix || 'each job '}must be an object { name, data, options }, got ${entry}`]);
     }
     const name = parseInput(jobNameSchema, entry.name, `${prefix}name`);
     const options = parseInput(jobOptionsSchema, entry.options ?? {}, `${prefix}options`);
     const dataJson = toJsonText(entry.data, `${prefix}data`, this.settings.maxPayloadBytes);
-    if (options.client) clients.add(options.client);
+    clients.add(options.client);
     return {
       name,
       dataJson,

@@ -187,6 +187,10 @@ test('options.client on SQLite is a ValidationError that says it needs PostgreSQ
     const fakeClient = { query: async () => ({ rows: [] }) };
     await assert.rejects(queue.add('mail', {}, { client: fakeClient }), (e: Error) => e instanceof ValidationError && /needs PostgreSQL/.test(e.message));
     await assert.rejects(queue.add('mail', {}, { client: {} as never }), (e: Error) => e instanceof ValidationError && /options\.client must be a pg Client/.test(e.message));
+    await assert.rejects(
+      queue.addBulk([{ name: 'a', options: { client: fakeClient } }, { name: 'b' }]),
+      (e: Error) => e instanceof ValidationError && /same client on every job/.test(e.message),
+    );
     assert.equal((await queue.counts()).pending, 0);
   } finally {
     await queue.close();
