@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import { SCHEMA_VERSION } from '../src/store/postgres/schema.ts';
 import { killAll, spawnFixture } from './support/children.ts';
-import { dropSchema, freshSchemaName, PG_URL, withAdmin } from './support/postgres.ts';
+import { dropSchema, freshSchemaName, PG_URL, requirePostgres, withAdmin } from './support/postgres.ts';
+
+
+before(requirePostgres);
 
 test('twenty processes opening the same fresh schema at once: migrations run once, no errors', async () => {
   const schema = freshSchemaName();

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import { openQueue, type Logger, type Queue } from '../src/index.ts';
 import type { PostgresStore } from '../src/store/postgres/postgres-store.ts';
-import { dropSchema, freshSchemaName, PG_URL } from './support/postgres.ts';
+import { dropSchema, freshSchemaName, PG_URL, requirePostgres } from './support/postgres.ts';
 import { waitFor } from './support/wait.ts';
 
 /** A queue on a fresh schema with a pool of two, recording every warning and error it logs. */
@@ -48,6 +48,9 @@ function countCompleted(queue: Queue, onEach: () => void): () => number {
   });
   return () => n;
 }
+
+
+before(requirePostgres);
 
 test('pool of 2: ten concurrent deep scans (44 progress calls each) cost at most 3 statements per job, no pool errors', async (t) => {
   const { queue, store, problems, samplePool, peak, peakWaiting, cleanup } = await setup();

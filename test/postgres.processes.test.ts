@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import { openQueue } from '../src/index.ts';
 import { PostgresStore } from '../src/store/postgres/postgres-store.ts';
 import { type Fixture, killAll, spawnFixture } from './support/children.ts';
-import { dropSchema, freshSchemaName, PG_URL, pollUntil, withAdmin } from './support/postgres.ts';
+import { dropSchema, freshSchemaName, PG_URL, pollUntil, requirePostgres, withAdmin } from './support/postgres.ts';
 import { waitFor } from './support/wait.ts';
 
 /** Creates a fresh schema's tables. */
@@ -45,6 +45,9 @@ function startsById(workers: Fixture[]): Map<string, number> {
 }
 
 const startedBy = (w: Fixture) => new Set(w.lines.filter((l) => l.startsWith('start ')).map((l) => l.split(' ')[1]!));
+
+
+before(requirePostgres);
 
 test('three worker processes, 3,000 jobs: every job runs exactly once and all three take part', async (t) => {
   const schema = await createSchema();

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import pg from 'pg';
 import { openQueue, ValidationError } from '../src/index.ts';
 import { decodePayload } from '../src/store/postgres/notify-feed.ts';
 import { channelName, PostgresStore } from '../src/store/postgres/postgres-store.ts';
 import { SCHEMA_VERSION } from '../src/store/postgres/schema.ts';
 import type { NewJob } from '../src/store/store.ts';
-import { dropSchema, freshSchemaName, openTestStore, PG_URL, pollUntil, withAdmin } from './support/postgres.ts';
+import { dropSchema, freshSchemaName, openTestStore, PG_URL, pollUntil, requirePostgres, withAdmin } from './support/postgres.ts';
 import { sqliteUrl } from './support/sqlite.ts';
 
 const T0 = Date.UTC(2030, 0, 1);
@@ -39,6 +39,9 @@ async function listenRaw(schema: string) {
     close: () => client.end(),
   };
 }
+
+
+before(requirePostgres);
 
 test('each job-changing batch statement sends exactly one NOTIFY, itemising ids and names per change', async () => {
   const { store, schema, cleanup } = await openTestStore();

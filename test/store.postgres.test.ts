@@ -1,4 +1,6 @@
-import { postgresStoreFactory } from './support/postgres.ts';
+import { before } from 'node:test';
+import { postgresStoreFactory, requirePostgres } from './support/postgres.ts';
 import { storeConformance } from './suites/conformance.ts';
 
+before(requirePostgres);
 storeConformance('postgres', postgresStoreFactory);

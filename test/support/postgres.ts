@@ -29,6 +29,13 @@ export async function withAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promi
   }
 }
 
+/** Fails (never skips) with what to do when the test server is not reachable; PostgreSQL test files call it in before(). */
+export async function requirePostgres(): Promise<void> {
+  await withAdmin(async (c) => {
+    await c.query('SELECT 1');
+  });
+}
+
 /** A fresh, unused schema name per call, so test files and tests run in parallel without sharing rows. */
 export function freshSchemaName(): string {
   return `spool_t_${randomBytes(6).toString('hex')}`;
@@ -46,7 +53,7 @@ export async function openTestStore(options: Omit<PostgresStoreOptions, 'url' | 
   cleanup: () => Promise<void>;
 }> {
   const schema = freshSchemaName();
-  await withAdmin(async () => {}); // fails with the explanation above when the server is missing
+  await requirePostgres();
   const store = await PostgresStore.open({ url: PG_URL, schema, ...options });
   return {
     store,
