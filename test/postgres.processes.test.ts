@@ -96,6 +96,7 @@ test('a worker process killed with SIGKILL mid-run: its jobs are taken over afte
     const twice = [...starts].filter(([, n]) => n > 1).map(([id]) => id);
     assert.deepEqual([...starts.values()].filter((n) => n > 2), [], 'no job ran three times');
     for (const id of twice) assert.ok(victimStarted.has(id), `job ${id} ran twice but the killed worker never started it`);
+    for (const id of inFlight) assert.equal(starts.get(id), 2, `job ${id} was in flight in the killed worker: it runs again`);
     // In flight: handlers running (≤ concurrency) plus outcomes not yet written (≤ concurrency).
     assert.ok(twice.length <= 2 * CONCURRENCY, `${twice.length} jobs ran twice`);
     t.diagnostic(`killed after ${victimStarted.size} starts with ${inFlight.length} in flight; ${twice.length} jobs ran twice`);
