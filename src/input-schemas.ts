@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ValidationError } from './errors.ts';
-import { JOB_STATUSES } from './job.ts';
+import { JOB_STATUSES, type TransactionClient } from './job.ts';
 
 /**
  * One schema per input that crosses the public edge (library calls; the server and CLI reuse them).
@@ -56,6 +56,11 @@ export const jobOptionsSchema = z
     backoff: backoffSchema.optional(),
     timeout: wholeMs('the attempt timeout', 1).optional(),
     uniqueKey: z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(255, 'must be at most 255 characters').optional(),
+    client: z
+      .custom<TransactionClient>((v) => typeof (v as { query?: unknown } | null)?.query === 'function', {
+        message: 'must be a pg Client or PoolClient inside your open transaction (PostgreSQL only)',
+      })
+      .optional(),
   })
   .refine((o) => o.delay === undefined || o.runAt === undefined, {
     message: 'give delay or runAt, not both',

@@ -12,7 +12,7 @@ import {
   parseInput,
   pruneOptionsSchema,
 } from './input-schemas.ts';
-import type { Job, JobCounts, JobOptions, JobStatus } from './job.ts';
+import type { Job, JobCounts, JobOptions, JobStatus, TransactionClient } from './job.ts';
 import { toJsonText } from './json-payload.ts';
 import type { Logger } from './logger.ts';
 import type { NewJob, Store, StoreStats } from './store/store.ts';
@@ -77,7 +77,10 @@ export class Queue {
     );
   }
 
-  /** Adds one job; one statement. Returns its id (the existing job's id when `uniqueKey` matches one pending or running). */
+  /**
+   * Adds one job; one statement. Returns its id (the existing job's id when `uniqueKey` matches one pending or
+   * running). PostgreSQL: with `options.client` the job is inserted inside your own transaction (see JobOptions).
+   */
   async add<Data>(name: string, data?: Data, options?: JobOptions): Promise<string> {
     const [id] = await this.addBulk([{ name, data, options }]);
     return id!;
@@ -88,9 +91,17 @@ export class Queue {
     this.assertOpen();
     if (!Array.isArray(entries)) throw new ValidationError([`addBulk() takes an array of { name, data, options }, got ${typeof entries}`]);
     const now = this.settings.clock.now();
-    const jobs = entries.map((entry, i) => this.toNewJob(entry, entries.length === 1 ? '' : `jobs[${i}].`, now));
+    const clients = new Set<TransactionClient | undefined>();
+    const jobs = entries.map((entry, i) => this.toNewJob(entry, entries.length === 1 ? '' : `jobs[${i}].`, now, clients));
     if (jobs.length === 0) return [];
-    const ids = await this.store.enqueue({ jobs, now });
+    if (clients.size > 1) {
+      throw new ValidationError(['options.client must be the same client on every job of one addBulk(), or on none: the batch is one transaction']);
+    }
+    const [client] = clients;
+    const ids = await this.store.enqueue({ jobs, now, ...(client ? { client } : {}) });
+    // Inside the caller's transaction the jobs may still roll back: no local event or wake-up now; workers
+    // everywhere learn of them from the change feed when the transaction commits.
+    if (client) return ids;
     this.announceRunnable(jobs.map((j) => j.runAt));
     if (this.events.has('added')) {
       jobs.forEach((job, i) => this.events.emit('added', newJobSnapshot(ids[i]!, job, now)));
@@ -239,13 +250,14 @@ export class Queue {
     if (runAts.length > 0) this.signals.emit('runnable', Math.min(...runAts));
   }
 
-  private toNewJob(entry: BulkJob, prefix: string, now: number): NewJob {
+  private toNewJob(entry: BulkJob, prefix: string, now: number, clients: Set<TransactionClient | undefined>): NewJob {
     if (entry === null || typeof entry !== 'object') {
       throw new ValidationError([`${prefix || 'each job '}must be an object { name, data, options }, got ${entry}`]);
     }
     const name = parseInput(jobNameSchema, entry.name, `${prefix}name`);
     const options = parseInput(jobOptionsSchema, entry.options ?? {}, `${prefix}options`);
     const dataJson = toJsonText(entry.data, `${prefix}data`, this.settings.maxPayloadBytes);
+    clients.add(options.client);
     return {
       name,
       dataJson,

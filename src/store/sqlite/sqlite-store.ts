@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { JobStateError, StoreError } from '../../errors.ts';
+import { JobStateError, StoreError, ValidationError } from '../../errors.ts';
 import { JOB_STATUSES, type Job, type JobCounts, type JobStatus } from '../../job.ts';
 import { orderEnqueuedIds } from '../enqueue-ids.ts';
 import { StatementCounter } from '../statement-counter.ts';
@@ -64,7 +64,12 @@ export class SqliteStore implements Store {
     this.claimTx = (p) => claimTx.immediate(p);
   }
 
-  async enqueue(p: { jobs: NewJob[]; now: number }): Promise<string[]> {
+  async enqueue(p: { jobs: NewJob[]; now: number; client?: unknown }): Promise<string[]> {
+    if (p.client !== undefined) {
+      throw new ValidationError([
+        'options.client (enqueue inside your own transaction) needs PostgreSQL; this queue is on SQLite. Drop client, or open the queue on postgres://…',
+      ]);
+    }
     if (p.jobs.length === 0) return [];
     const payload = JSON.stringify(p.jobs.map(toInsertable));
     const rows = this.run('enqueue', 1, 'insert jobs', () =>
