@@ -39,44 +39,65 @@ export type Settlement =
   | { kind: 'threw'; error: unknown }
   | { kind: 'aborted'; abort: AttemptAbort };
 
-/** One running attempt: its abort controller and its progress not yet written. */
+/**
+ * One running attempt: its abort state and its progress not yet written. The AbortController is created
+ * only when the handler reads ctx.signal (or an abort must be recorded on it): a no-op job then costs no
+ * controller, listener or extra promise (2.2 µs of 33 µs per job in the 40k-job drain profile).
+ */
 export class Attempt {
-  readonly controller = new AbortController();
   /** Latest progress as JSON, when it changed since the last write. */
   dirtyProgress: string | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private controller: AbortController | undefined;
+  private abortReason: AttemptAbort | undefined;
+  private settleEarly: ((abort: AttemptAbort) => void) | undefined;
 
   constructor(readonly job: Job) {}
 
-  /** Aborts the attempt's signal (once); the first reason wins. */
+  /** The handler's signal, created on first use. */
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.abortReason) this.controller.abort(this.abortReason);
+    }
+    return this.controller.signal;
+  }
+
+  /** Aborts the attempt (once; the first reason wins) and settles it at once, whatever the handler does. */
   abort(abort: AttemptAbort): void {
-    if (!this.controller.signal.aborted) this.controller.abort(abort);
+    if (this.abortReason) return;
+    this.abortReason = abort;
+    this.controller?.abort(abort);
+    this.settleEarly?.(abort);
   }
 
   /** Runs the handler; settles on return, throw, or abort, whichever comes first. */
-  async run(handler: Handler, ctx: JobContext): Promise<Settlement> {
-    const { signal } = this.controller;
-    if (this.job.timeout !== null) {
-      const ms = this.job.timeout;
-      this.timer = setTimeout(() => this.abort(new AttemptAbort('timeout', `attempt timed out after ${ms} ms (timeout option)`)), ms);
-    }
-    const aborted = new Promise<Settlement>((resolve) => {
-      const onAbort = () => resolve({ kind: 'aborted', abort: signal.reason as AttemptAbort });
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
-    });
-    const ran = (async (): Promise<Settlement> => {
-      try {
-        return { kind: 'returned', value: await handler(this.job, ctx) };
-      } catch (error) {
-        return { kind: 'threw', error };
+  run(handler: Handler, ctx: JobContext): Promise<Settlement> {
+    return new Promise<Settlement>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      let settled = false;
+      const finish = (settlement: Settlement) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(settlement);
+      };
+      this.settleEarly = (abort) => finish({ kind: 'aborted', abort });
+      if (this.abortReason) return finish({ kind: 'aborted', abort: this.abortReason });
+      if (this.job.timeout !== null) {
+        const ms = this.job.timeout;
+        timer = setTimeout(() => this.abort(new AttemptAbort('timeout', `attempt timed out after ${ms} ms (timeout option)`)), ms);
       }
-    })();
-    try {
-      return await Promise.race([ran, aborted]);
-    } finally {
-      clearTimeout(this.timer);
-    }
+      let result: unknown;
+      try {
+        result = handler(this.job, ctx);
+      } catch (error) {
+        return finish({ kind: 'threw', error });
+      }
+      Promise.resolve(result).then(
+        (value) => finish({ kind: 'returned', value }),
+        (error: unknown) => finish({ kind: 'threw', error }),
+      );
+    });
   }
 }
 

@@ -5,7 +5,7 @@ export { openQueue, DEFAULT_DATABASE_URL, type OpenQueueOptions } from './open-q
 export { Queue, type BulkJob, type ListJobsFilter } from './queue.ts';
 export { Worker, type WorkerOptions, type Handlers, type WorkerStats } from './worker.ts';
 export { type Handler, type JobContext } from './attempt.ts';
-export type { Job, JobStatus, JobOptions, JobCounts, BackoffOptions } from './job.ts';
+export type { Job, JobStatus, JobOptions, JobCounts, BackoffOptions, TransactionClient } from './job.ts';
 export { JOB_STATUSES } from './job.ts';
 export type { QueueEvent, QueueEventType, QueueListener } from './events.ts';
 export { SpoolError, ValidationError, JobNotFoundError, JobStateError, StoreError } from './errors.ts';

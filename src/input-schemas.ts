@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ValidationError } from './errors.ts';
 import { QUEUE_EVENT_TYPES } from './events.ts';
-import { JOB_STATUSES } from './job.ts';
+import { JOB_STATUSES, type TransactionClient } from './job.ts';
 
 /**
  * One schema per input that crosses the public edge (library calls; the server and CLI reuse them).
@@ -62,6 +62,11 @@ export const jobOptionsSchema = z
     backoff: backoffSchema.optional(),
     timeout: wholeMs('the attempt timeout', 1).optional(),
     uniqueKey: z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(255, 'must be at most 255 characters').optional(),
+    client: z
+      .custom<TransactionClient>((v) => typeof (v as { query?: unknown } | null)?.query === 'function', {
+        message: 'must be a pg Client or PoolClient inside your open transaction (PostgreSQL only)',
+      })
+      .optional(),
   })
   .refine((o) => o.delay === undefined || o.runAt === undefined, {
     path: ['runAt'],
@@ -80,6 +85,15 @@ export const listFilterSchema = z.strictObject({
 /** Filter of queue.counts(). */
 export const countsFilterSchema = z.strictObject({ name: jobNameSchema.optional() });
 
+/** Options of queue.prune(). */
+export const pruneOptionsSchema = z.strictObject({
+  olderThan: wholeMs('how long ago a job must have finished', 0),
+  statuses: z
+    .array(z.enum(['completed', 'failed', 'cancelled'], { error: 'must list only completed, failed or cancelled' }))
+    .min(1, 'must name at least one finished status')
+    .optional(),
+});
+
 /** Options of queue.worker(). */
 export const workerOptionsSchema = z.strictObject({
   concurrency: wholeCount('how many jobs run at once', 1, 10_000).optional(),
@@ -87,6 +101,11 @@ export const workerOptionsSchema = z.strictObject({
   leaseMs: wholeMs('how long a claim holds a job', 100).optional(),
   pollMs: wholeMs('how often an idle worker looks for work', 10).optional(),
   graceMs: wholeMs('how long stop() waits for running jobs', 0).optional(),
+  prefetch: z
+    .union([z.literal('auto'), wholeCount('how many claimed jobs to hold beyond the running ones', 0, 10_000)], {
+      error: "must be 'auto' or a whole number from 0 to 10000",
+    })
+    .optional(),
   id: z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(200, 'must be at most 200 characters').optional(),
 });
 

@@ -25,6 +25,21 @@ export interface JobOptions {
   timeout?: number;
   /** At most one pending or running job carries this key; adding another returns the existing id. */
   uniqueKey?: string;
+  /**
+   * PostgreSQL only: a `pg` Client or PoolClient with an open transaction (BEGIN sent). The job is inserted on
+   * that connection, so it exists only if your transaction commits; workers learn of it at commit (NOTIFY).
+   * No in-process 'added' event fires, since the transaction may still roll back. All jobs of one addBulk()
+   * must share the client. SQLite rejects it with a ValidationError.
+   */
+  client?: TransactionClient;
+}
+
+/**
+ * The part of a `pg` Client / PoolClient that transactional enqueue uses; typed structurally so Spool's
+ * public types do not require @types/pg.
+ */
+export interface TransactionClient {
+  query(config: { name?: string; text: string; values?: unknown[] }): Promise<{ rows: unknown[] }>;
 }
 
 /** A job as stored. Dates are `Date`; data, progress and result are the JSON values given. */

@@ -6,6 +6,7 @@ import { describeValue, parseInput } from './input-schemas.ts';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from './json-payload.ts';
 import { defaultLogger, type Logger } from './logger.ts';
 import { Queue } from './queue.ts';
+import { PostgresStore } from './store/postgres/postgres-store.ts';
 import { SqliteStore } from './store/sqlite/sqlite-store.ts';
 import type { Store } from './store/store.ts';
 
@@ -67,6 +68,9 @@ export async function openStore(url: string, options: Pick<OpenQueueOptions, 'po
     if (rest === '') throw new ValidationError([`url ${JSON.stringify(url)} names no file; use sqlite:./spool.db, sqlite:/abs/path.db or sqlite::memory:`]);
     const path = rest === ':memory:' ? ':memory:' : resolve(rest.replace(/^\/\/(?=\/)/, ''));
     return new SqliteStore({ path, durability: options.durability });
+  }
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    return PostgresStore.open({ url, schema: options.schema, poolMax: options.pool?.max, logger: options.logger });
   }
   throw new ValidationError([
     `url ${JSON.stringify(url)} is not a Spool database URL; use sqlite:./spool.db, sqlite::memory: or postgres://user@host:port/db`,

@@ -12,8 +12,9 @@ import {
   jobOptionsSchema,
   listFilterSchema,
   parseInput,
+  pruneOptionsSchema,
 } from './input-schemas.ts';
-import type { Job, JobCounts, JobOptions, JobStatus } from './job.ts';
+import type { Job, JobCounts, JobOptions, JobStatus, TransactionClient } from './job.ts';
 import { toJsonText } from './json-payload.ts';
 import type { Logger } from './logger.ts';
 import type { NewJob, Store, StoreStats } from './store/store.ts';
@@ -54,6 +55,8 @@ export type LocalSignals = EventEmitter<{ runnable: [runAt: number]; cancel: [id
 
 /** Default page size of listJobs(). */
 const DEFAULT_PAGE = 50;
+/** Jobs one prune statement deletes at most, so a big clean-up never holds the write lock for long. */
+const PRUNE_CHUNK = 10_000;
 
 /**
  * The producer and admin API over one store. Validates every input before anything is written,
@@ -76,7 +79,10 @@ export class Queue {
     );
   }
 
-  /** Adds one job; one statement. Returns its id (the existing job's id when `uniqueKey` matches one pending or running). */
+  /**
+   * Adds one job; one statement. Returns its id (the existing job's id when `uniqueKey` matches one pending or
+   * running). PostgreSQL: with `options.client` the job is inserted inside your own transaction (see JobOptions).
+   */
   async add<Data>(name: string, data?: Data, options?: JobOptions): Promise<string> {
     const [id] = await this.addBulk([{ name, data, options }]);
     return id!;
@@ -87,9 +93,17 @@ export class Queue {
     this.assertOpen();
     if (!Array.isArray(entries)) throw new ValidationError([`addBulk() takes an array of { name, data, options }, got ${typeof entries}`]);
     const now = this.settings.clock.now();
-    const jobs = entries.map((entry, i) => this.toNewJob(entry, entries.length === 1 ? '' : `jobs[${i}].`, now));
+    const clients = new Set<TransactionClient | undefined>();
+    const jobs = entries.map((entry, i) => this.toNewJob(entry, entries.length === 1 ? '' : `jobs[${i}].`, now, clients));
     if (jobs.length === 0) return [];
-    const ids = await this.store.enqueue({ jobs, now });
+    if (clients.size > 1) {
+      throw new ValidationError(['options.client must be the same client on every job of one addBulk(), or on none: the batch is one transaction']);
+    }
+    const [client] = clients;
+    const ids = await this.store.enqueue({ jobs, now, ...(client ? { client } : {}) });
+    // Inside the caller's transaction the jobs may still roll back: no local event or wake-up now; workers
+    // everywhere learn of them from the change feed when the transaction commits.
+    if (client) return ids;
     this.announceRunnable(jobs.map((j) => j.runAt));
     if (this.events.has('added')) {
       jobs.forEach((job, i) => this.events.emit('added', newJobSnapshot(ids[i]!, job, now)));
@@ -147,6 +161,24 @@ export class Queue {
   async countsByName(): Promise<Record<string, JobCounts>> {
     this.assertOpen();
     return this.store.countsByName();
+  }
+
+  /**
+   * Deletes jobs that finished (by default: completed) more than `olderThan` ms ago; returns how many.
+   * One statement per 10,000 jobs. Run it on a schedule to keep the table small; the dead-letter queue
+   * (failed jobs) is kept unless you name 'failed'.
+   */
+  async prune(options: { olderThan: number; statuses?: ('completed' | 'failed' | 'cancelled')[] }): Promise<number> {
+    this.assertOpen();
+    const o = parseInput(pruneOptionsSchema, options, 'options');
+    const before = this.settings.clock.now() - o.olderThan;
+    const statuses = o.statuses ?? ['completed'];
+    let total = 0;
+    for (;;) {
+      const deleted = await this.store.prune({ statuses, before, limit: PRUNE_CHUNK });
+      total += deleted;
+      if (deleted < PRUNE_CHUNK) return total;
+    }
   }
 
   /**
@@ -220,13 +252,14 @@ export class Queue {
     if (runAts.length > 0) this.signals.emit('runnable', Math.min(...runAts));
   }
 
-  private toNewJob(entry: BulkJob, prefix: string, now: number): NewJob {
+  private toNewJob(entry: BulkJob, prefix: string, now: number, clients: Set<TransactionClient | undefined>): NewJob {
     if (entry === null || typeof entry !== 'object') {
       throw new ValidationError([`${prefix || 'each job '}must be an object { name, data, options }, got ${entry}`]);
     }
     const name = parseInput(jobNameSchema, entry.name, `${prefix}name`);
     const options = parseInput(jobOptionsSchema, entry.options ?? {}, `${prefix}options`);
     const dataJson = toJsonText(entry.data, `${prefix}data`, this.settings.maxPayloadBytes);
+    clients.add(options.client);
     return {
       name,
       dataJson,

@@ -23,6 +23,12 @@ export interface WorkerOptions {
   pollMs?: number;
   /** How long stop() lets running jobs finish before releasing them; default 10,000 ms. */
   graceMs?: number;
+  /**
+   * Claimed jobs a worker may hold beyond its running ones, so short jobs are claimed and completed in
+   * batches. Default 'auto': none while jobs take 20 ms or more on average, else max(400, 2 × concurrency).
+   * Held jobs are leased (and show as running) until they start.
+   */
+  prefetch?: number | 'auto';
   /** The worker's id, stored as job.processingBy; default host:pid:random. */
   id?: string;
 }
@@ -56,6 +62,17 @@ export interface WorkerStats {
   released: number;
 }
 
+/** Jobs faster than this on average are prefetched and completed in batches. */
+const SHORT_JOB_MS = 20;
+/**
+ * Claimed jobs a worker holds for short jobs, and outcomes written together at most. Store-only cycle of
+ * claim + finish per transaction: batches of 100 → 74.8k jobs/s, 200 → 81.9k, 500 → 92.0k (.tmp/cycle.ts).
+ */
+const PREFETCH_SHORT = 400;
+const FLUSH_BATCH = 400;
+/** How long the oldest unwritten outcome may wait for company (ms). */
+const FLUSH_DELAY_MS = 5;
+
 const EVENT_OF: Partial<Record<Outcome['status'], QueueEventType>> = {
   completed: 'completed',
   retry: 'retrying',
@@ -75,6 +92,12 @@ export class Worker {
   private readonly handlers: Handlers;
   private readonly opts: Required<Omit<WorkerOptions, 'id'>>;
   private readonly attempts = new Map<string, Attempt>();
+  /** Claimed, not yet started (prefetch), in claim order. */
+  private buffer: Job[] = [];
+  /** Mean handler time in ms (exponentially weighted), to size the prefetch. */
+  private meanRunMs = Number.POSITIVE_INFINITY;
+  /** When the oldest unwritten outcome must be written by (performance.now() ms). */
+  private flushBy = Number.POSITIVE_INFINITY;
   private readonly finishing = new Map<string, { job: Job; outcome: Outcome }>();
   private outcomes: Outcome[] = [];
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -112,6 +135,7 @@ export class Worker {
       leaseMs: o.leaseMs ?? 30_000,
       pollMs: o.pollMs ?? 1_000,
       graceMs: o.graceMs ?? 10_000,
+      prefetch: o.prefetch ?? 'auto',
     };
   }
 
@@ -150,6 +174,7 @@ export class Worker {
       return;
     }
     this.state = 'stopping';
+    this.startBuffered(); // releases prefetched jobs at once, so other workers can take them
     this.nudge();
     if (this.attempts.size > 0) {
       let graceTimer: NodeJS.Timeout | undefined;
@@ -173,22 +198,36 @@ export class Worker {
     this.deps.onStopped(this);
   }
 
-  /** The claim loop: write outcomes and claim free slots in one round trip, then wait for a reason to go on. */
+  /**
+   * The claim loop: write outcomes and claim in one round trip, then wait for a reason to go on.
+   * It claims when the prefetch buffer is at most half full and slots or buffer room are free; it writes
+   * outcomes with that claim, or alone once FLUSH_BATCH are waiting or the oldest waited FLUSH_DELAY_MS.
+   */
   private async loop(): Promise<void> {
     let failures = 0;
     for (;;) {
       const claiming = this.state === 'running';
-      const free = claiming ? this.opts.concurrency - this.attempts.size : 0;
-      const wantClaim = free > 0 && !this.drained;
-      if (!wantClaim && this.outcomes.length === 0) {
-        if (this.state === 'stopping' && this.attempts.size === 0) return;
-        await this.sleep(claiming && this.drained ? this.opts.pollMs : undefined);
+      const prefetch = this.prefetchSize();
+      const room = this.opts.concurrency + prefetch - this.attempts.size - this.buffer.length;
+      const wantClaim = claiming && !this.drained && room > 0 && this.buffer.length <= prefetch / 2;
+      const wantFlush =
+        this.outcomes.length > 0 &&
+        (wantClaim || !claiming || prefetch === 0 || this.outcomes.length >= FLUSH_BATCH || performance.now() >= this.flushBy);
+      if (!wantClaim && !wantFlush) {
+        if (this.state === 'stopping' && this.attempts.size === 0 && this.buffer.length === 0 && this.outcomes.length === 0) return;
+        const untilFlush = this.outcomes.length > 0 ? Math.max(0, this.flushBy - performance.now()) : undefined;
+        await this.sleep(untilFlush ?? (claiming && this.drained ? this.opts.pollMs : undefined));
         continue;
       }
-      const outcomes = this.outcomes;
-      this.outcomes = [];
+      const outcomes = wantFlush ? this.outcomes : [];
+      if (wantFlush) {
+        this.outcomes = [];
+        this.flushBy = Number.POSITIVE_INFINITY;
+      }
+      // A drained worker (its last claim came back short) writes outcomes without claiming, until a
+      // signal (local add, feed, poll) says there may be work: 10 deep scans went from 19 to 11 statements.
+      const limit = wantClaim ? room : 0;
       try {
-        const limit = claiming ? free : 0;
         const { jobs, finished } = await this.store.claim({
           names: this.names,
           limit,
@@ -198,10 +237,13 @@ export class Worker {
           finish: outcomes,
         });
         failures = 0;
-        if (limit > 0) this.counters.claims++;
-        this.drained = limit > 0 && jobs.length < limit ? true : limit > 0 ? false : this.drained;
+        if (limit > 0) {
+          this.counters.claims++;
+          this.drained = jobs.length < limit;
+        }
         this.afterFinish(outcomes, finished);
-        for (const job of jobs) this.begin(job);
+        this.buffer.push(...jobs);
+        this.startBuffered();
       } catch (error) {
         failures++;
         this.outcomes = [...outcomes, ...this.outcomes];
@@ -210,12 +252,28 @@ export class Worker {
           // The leases run out and another worker runs these jobs again: at-least-once still holds.
           this.deps.logger.error(`worker ${this.id} gave up writing ${this.outcomes.length} outcomes while stopping`);
           this.outcomes = [];
+          this.buffer = [];
           this.attempts.clear();
           return;
         }
         await this.sleep(Math.min(100 * 2 ** failures, 5_000));
       }
     }
+  }
+
+  /** How many claimed jobs to hold beyond the running ones. */
+  private prefetchSize(): number {
+    if (this.opts.prefetch !== 'auto') return this.opts.prefetch;
+    return this.meanRunMs < SHORT_JOB_MS ? Math.max(PREFETCH_SHORT, 2 * this.opts.concurrency) : 0;
+  }
+
+  /** Fills free slots from the buffer; while stopping, releases what is buffered instead. */
+  private startBuffered(): void {
+    if (this.state !== 'running') {
+      for (const job of this.buffer.splice(0)) this.settle(job, { id: job.id, status: 'released' });
+      return;
+    }
+    while (this.buffer.length > 0 && this.attempts.size < this.opts.concurrency) this.begin(this.buffer.shift()!);
   }
 
   /** Starts one claimed job, or settles at once a job that must not run. */
@@ -234,22 +292,29 @@ export class Worker {
     this.counters.started++;
     this.deps.events.emit('started', job);
     const ctx: JobContext = {
-      signal: attempt.controller.signal,
+      get signal() {
+        return attempt.signal;
+      },
       attempt: job.attempts,
       workerId: this.id,
       progress: (value) => this.recordProgress(attempt, value),
     };
     const handler = this.handlers[job.name] as Handler;
+    const began = performance.now();
     void attempt.run(handler, ctx).then((settlement) => {
       this.attempts.delete(job.id);
+      const ran = performance.now() - began;
+      this.meanRunMs = Number.isFinite(this.meanRunMs) ? this.meanRunMs * 0.9 + ran * 0.1 : ran;
       const outcome = decideOutcome(job, settlement, attempt.dirtyProgress, this.deps.clock, undefined, this.deps.maxPayloadBytes);
       if (outcome) this.settle(job, outcome);
+      this.startBuffered();
       if (this.attempts.size === 0) this.idle?.resolve();
       this.nudge();
     });
   }
 
   private settle(job: Job, outcome: Outcome): void {
+    if (this.outcomes.length === 0) this.flushBy = performance.now() + FLUSH_DELAY_MS;
     this.outcomes.push(outcome);
     this.finishing.set(job.id, { job, outcome });
     this.nudge();
@@ -283,9 +348,10 @@ export class Worker {
 
   /** One statement for all running jobs: extend leases, write changed progress, learn cancels and losses. */
   private async tick(): Promise<void> {
-    if (this.ticking || this.attempts.size === 0) return;
+    if (this.ticking || this.attempts.size + this.buffer.length === 0) return;
     this.ticking = true;
     const attempts = [...this.attempts.values()];
+    const buffered = this.buffer.map((job) => job.id);
     const progress = attempts.flatMap((a) => (a.dirtyProgress === undefined ? [] : [{ id: a.job.id, json: a.dirtyProgress }]));
     for (const a of attempts) a.dirtyProgress = undefined;
     try {
@@ -293,7 +359,7 @@ export class Worker {
         workerId: this.id,
         leaseMs: this.opts.leaseMs,
         now: this.deps.clock.now(),
-        running: attempts.map((a) => a.job.id),
+        running: [...attempts.map((a) => a.job.id), ...buffered],
         progress,
       });
       this.counters.ticks++;
@@ -328,12 +394,21 @@ export class Worker {
   };
 
   private readonly onCancel = (id: string): void => {
+    const held = this.unbuffer(id);
+    if (held) this.settle(held, { id, status: 'cancelled', error: 'cancelled by request' });
     this.attempts.get(id)?.abort(new AttemptAbort('cancelled', 'cancelled by request'));
   };
 
   private readonly onDelete = (id: string): void => {
+    this.unbuffer(id);
     this.attempts.get(id)?.abort(new AttemptAbort('lost', 'the job was deleted or taken over by another worker (lease lost)'));
   };
+
+  /** Removes a job from the prefetch buffer; returns it if it was there. */
+  private unbuffer(id: string): Job | undefined {
+    const index = this.buffer.findIndex((job) => job.id === id);
+    return index < 0 ? undefined : this.buffer.splice(index, 1)[0];
+  }
 
   private wakeAt(runAt: number): void {
     const timer = setTimeout(() => {

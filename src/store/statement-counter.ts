@@ -17,6 +17,12 @@ export class StatementCounter {
     this.byMethod[method] = (this.byMethod[method] ?? 0) + statements;
   }
 
+  /** Adds statements to a round trip already recorded (their number was known only once it ran). */
+  add(method: string, statements: number): void {
+    this.statements += statements;
+    this.byMethod[method] = (this.byMethod[method] ?? 0) + statements;
+  }
+
   snapshot(): StoreStats {
     return { statements: this.statements, roundTrips: this.roundTrips, byMethod: { ...this.byMethod } };
   }

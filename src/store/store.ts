@@ -1,4 +1,4 @@
-import type { BackoffOptions, Job, JobCounts, JobStatus } from '../job.ts';
+import type { BackoffOptions, Job, JobCounts, JobStatus, TransactionClient } from '../job.ts';
 
 /**
  * The one seam between Spool and a database. Queue and Worker decide (backoff, attempts, events);
@@ -11,8 +11,12 @@ import type { BackoffOptions, Job, JobCounts, JobStatus } from '../job.ts';
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
 
-  /** Inserts jobs in one statement; returns their ids in input order (the existing id where a uniqueKey matched). */
-  enqueue(p: { jobs: NewJob[]; now: number; client?: unknown }): Promise<string[]>;
+  /**
+   * Inserts jobs in one statement; returns their ids in input order (the existing id where a uniqueKey matched).
+   * With `client` (PostgreSQL only; SQLite throws ValidationError) the insert runs on the caller's connection,
+   * inside their open transaction: the jobs exist only if it commits.
+   */
+  enqueue(p: { jobs: NewJob[]; now: number; client?: TransactionClient }): Promise<string[]>;
 
   /**
    * Takes up to `limit` runnable jobs of `names` for `workerId`: pending and due (priority desc, runAt, id),
@@ -53,6 +57,12 @@ export interface Store {
   transition(p: { id: string; op: TransitionOp; now: number }): Promise<Job | null>;
 
   /**
+   * Deletes up to `limit` jobs in `statuses` that finished before `before`, oldest first, in one statement;
+   * returns how many it deleted. Retention keeps the table, and so every index, small.
+   */
+  prune(p: { statuses: JobStatus[]; before: number; limit: number }): Promise<number>;
+
+  /**
    * The change feed: changes made by other processes (and, for PostgreSQL, this one), with no per-job writes
    * beyond the store's own statements. Workers use it to wake for jobs added elsewhere; watchers (server,
    * CLI) to refresh. Returns the unsubscribe function.
@@ -74,7 +84,8 @@ export type JobChangeType = 'added' | 'started' | 'progress' | 'retrying' | 'com
  * data_version): re-read what you show, and claim again if you are a worker.
  */
 export type FeedEvent =
-  | { type: JobChangeType; ids: string[]; names: string[]; runAt?: number }
+  /** `count` is how many jobs changed: more than `ids.length` when a large batch was summarised (ids omitted). */
+  | { type: JobChangeType; ids: string[]; names: string[]; runAt?: number; count?: number }
   | { type: 'external' };
 
 export type TransitionOp = 'retry' | 'cancel' | 'delete';

@@ -1,4 +1,5 @@
 import type { BackoffOptions, Job, JobStatus } from '../../job.ts';
+import type { CLAIMED_COLUMNS } from './statements.ts';
 
 /** A spool_jobs row as better-sqlite3 returns it. */
 export interface JobRow {
@@ -52,5 +53,37 @@ export function rowToJob(row: JobRow): Job {
     timeout: row.timeout_ms,
     leaseUntil: dateOrNull(row.lease_until),
     cancelRequested: row.cancel_requested === 1,
+  };
+}
+
+/** A claimed row as a raw array, in CLAIMED_COLUMNS order. */
+export type ClaimedRow = unknown[] & { length: (typeof CLAIMED_COLUMNS)['length'] };
+
+/** Turns a claimed row into a Job; the fields the claim set come from the claim itself. */
+export function claimedRowToJob(row: ClaimedRow, claim: { workerId: string; now: number; leaseUntil: number }): Job {
+  const [id, name, data, priority, attempts, maxAttempts, backoff, timeout, progress, error, errorStack, runAt, createdAt, cancelRequested, uniqueKey] =
+    row;
+  return {
+    id: String(id),
+    name: name as string,
+    data: JSON.parse(data as string),
+    status: 'running',
+    priority: priority as number,
+    attempts: attempts as number,
+    maxAttempts: maxAttempts as number,
+    progress: parseOrNull(progress as string | null),
+    result: null,
+    error: error as string | null,
+    errorStack: errorStack as string | null,
+    runAt: new Date(runAt as number),
+    createdAt: new Date(createdAt as number),
+    startedAt: new Date(claim.now),
+    completedAt: null,
+    processingBy: claim.workerId,
+    uniqueKey: uniqueKey as string | null,
+    backoff: parseOrNull(backoff as string | null) as BackoffOptions | null,
+    timeout: timeout as number | null,
+    leaseUntil: new Date(claim.leaseUntil),
+    cancelRequested: cancelRequested === 1,
   };
 }

@@ -33,8 +33,6 @@ const MIGRATIONS: readonly string[] = [
   -- The hot set: only pending rows, in claim order. Finished rows never enter it, so a table of
   -- millions of completed jobs claims as fast as an empty one.
   CREATE INDEX spool_jobs_runnable ON spool_jobs (priority DESC, run_at, id) WHERE status = 'pending';
-  -- Running rows by lease end: how a dead worker's jobs are found again.
-  CREATE INDEX spool_jobs_leases ON spool_jobs (lease_until) WHERE status = 'running';
   -- At most one pending or running job per unique key.
   CREATE UNIQUE INDEX spool_jobs_unique_key ON spool_jobs (unique_key)
     WHERE unique_key IS NOT NULL AND status IN ('pending', 'running');

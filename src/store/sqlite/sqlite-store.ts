@@ -1,14 +1,14 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { StoreError } from '../../errors.ts';
-import { JOB_STATUSES, type Job, type JobCounts } from '../../job.ts';
+import { StoreError, ValidationError } from '../../errors.ts';
+import { JOB_STATUSES, type Job, type JobCounts, type JobStatus } from '../../job.ts';
 import { orderEnqueuedIds } from '../enqueue-ids.ts';
 import { StatementCounter } from '../statement-counter.ts';
 import type { ClaimParams, ClaimResult, FeedEvent, ListFilter, NewJob, Outcome, Store, StoreStats, TickParams, TickResult, TransitionOp } from '../store.ts';
 import { transitionRefused, uniqueKeyHeld } from '../transition-error.ts';
 import { DataVersionFeed } from './data-version-feed.ts';
-import { type JobRow, rowToJob } from './rows.ts';
+import { type ClaimedRow, claimedRowToJob, type JobRow, rowToJob } from './rows.ts';
 import { migrate } from './schema.ts';
 import * as SQL from './statements.ts';
 
@@ -38,7 +38,7 @@ export class SqliteStore implements Store {
   private readonly counter = new StatementCounter();
   private readonly stmt: ReturnType<typeof prepareAll>;
   private readonly feed: DataVersionFeed;
-  private readonly claimTx: (p: ClaimParams) => { rows: JobRow[]; finished: string[] };
+  private readonly claimTx: (p: ClaimParams) => ClaimResult;
 
   constructor(options: SqliteStoreOptions) {
     let db: Database.Database | undefined;
@@ -61,21 +61,22 @@ export class SqliteStore implements Store {
     this.stmt = prepareAll(this.db);
     this.feed = new DataVersionFeed(this.db);
     const claimTx = this.db.transaction((p: ClaimParams) => {
-      const finished = p.finish && p.finish.length > 0 ? this.runFinish(p.workerId, p.now, p.finish) : [];
-      if (p.limit <= 0) return { rows: [] as JobRow[], finished };
-      const rows = this.stmt.claim.all({
-        workerId: p.workerId,
-        now: p.now,
-        leaseUntil: p.now + p.leaseMs,
-        names: JSON.stringify(p.names),
-        limit: p.limit,
-      }) as JobRow[];
-      return { rows, finished };
+      const { ids: finished, statements } = p.finish ? this.runFinish(p.workerId, p.now, p.finish) : { ids: [], statements: 0 };
+      this.counter.add('claim', statements);
+      if (p.limit <= 0) return { jobs: [] as Job[], finished };
+      const claim = { workerId: p.workerId, now: p.now, leaseUntil: p.now + p.leaseMs };
+      const rows = this.stmt.claim.all({ ...claim, names: JSON.stringify(p.names), limit: p.limit }) as ClaimedRow[];
+      return { jobs: rows.map((row) => claimedRowToJob(row, claim)), finished };
     });
     this.claimTx = (p) => claimTx.immediate(p);
   }
 
-  async enqueue(p: { jobs: NewJob[]; now: number }): Promise<string[]> {
+  async enqueue(p: { jobs: NewJob[]; now: number; client?: unknown }): Promise<string[]> {
+    if (p.client !== undefined) {
+      throw new ValidationError([
+        'options.client (enqueue inside your own transaction) needs PostgreSQL; this queue is on SQLite. Drop client, or open the queue on postgres://…',
+      ]);
+    }
     if (p.jobs.length === 0) return [];
     const payload = JSON.stringify(p.jobs.map(toInsertable));
     const rows = this.run('enqueue', 1, 'insert jobs', () =>
@@ -99,9 +100,9 @@ export class SqliteStore implements Store {
   async claim(p: ClaimParams): Promise<ClaimResult> {
     const finishing = p.finish !== undefined && p.finish.length > 0;
     if (p.limit <= 0 && !finishing) return { jobs: [], finished: [] };
-    const statements = (p.limit > 0 ? 1 : 0) + (finishing ? 1 : 0);
-    const { rows, finished } = this.run('claim', statements, 'claim jobs', () => this.claimTx(p));
-    return { jobs: rows.map(rowToJob).sort(claimOrder), finished };
+    // The finish statements are counted inside the transaction: one or two, by the outcomes' kinds.
+    const { jobs, finished } = this.run('claim', p.limit > 0 ? 1 : 0, 'claim jobs', () => this.claimTx(p));
+    return { jobs: jobs.sort(claimOrder), finished };
   }
 
   async setProgress(p: { updates: { id: string; json: string }[] }): Promise<string[]> {
@@ -131,7 +132,9 @@ export class SqliteStore implements Store {
 
   async finish(p: { workerId: string; now: number; outcomes: Outcome[] }): Promise<string[]> {
     if (p.outcomes.length === 0) return [];
-    return this.run('finish', 1, 'finish jobs', () => this.runFinish(p.workerId, p.now, p.outcomes));
+    const { ids, statements } = this.run('finish', 0, 'finish jobs', () => this.runFinish(p.workerId, p.now, p.outcomes));
+    this.counter.add('finish', statements);
+    return ids;
   }
 
   async get(id: string): Promise<Job | null> {
@@ -196,6 +199,12 @@ export class SqliteStore implements Store {
     throw transitionRefused(p.id, p.op, await this.get(p.id));
   }
 
+  async prune(p: { statuses: JobStatus[]; before: number; limit: number }): Promise<number> {
+    if (p.statuses.length === 0 || p.limit <= 0) return 0;
+    const params = { statuses: JSON.stringify(p.statuses), before: p.before, limit: p.limit };
+    return this.run('prune', 1, 'prune finished jobs', () => this.stmt.prune.run(params).changes);
+  }
+
   watch(listener: (events: FeedEvent[]) => void): () => void {
     return this.feed.watch(listener);
   }
@@ -209,10 +218,18 @@ export class SqliteStore implements Store {
     if (this.db.open) this.db.close();
   }
 
-  private runFinish(workerId: string, now: number, outcomes: Outcome[]): string[] {
-    const payload = JSON.stringify(outcomes.map((o) => ({ ...o, id: Number(o.id), ...finishFields(o) })));
-    const rows = this.stmt.finish.all({ outcomes: payload, workerId, now }) as { id: number }[];
-    return rows.map((r) => String(r.id));
+  /** Writes outcomes: completions through COMPLETE, the rest through FINISH; one statement each, if any. */
+  private runFinish(workerId: string, now: number, outcomes: Outcome[]): { ids: string[]; statements: number } {
+    const completed: [number, string, string | null][] = [];
+    const others: object[] = [];
+    for (const o of outcomes) {
+      if (o.status === 'completed') completed.push([Number(o.id), o.resultJson, o.progressJson ?? null]);
+      else others.push({ ...o, id: Number(o.id), progress: o.progressJson ?? null });
+    }
+    const ids: number[] = [];
+    if (completed.length > 0) ids.push(...(this.stmt.complete.all({ outcomes: JSON.stringify(completed), workerId, now }) as number[]));
+    if (others.length > 0) ids.push(...(this.stmt.finish.all({ outcomes: JSON.stringify(others), workerId, now }) as number[]));
+    return { ids: ids.map(String), statements: (completed.length > 0 ? 1 : 0) + (others.length > 0 ? 1 : 0) };
   }
 
   /** Counts one round trip and wraps driver errors with what was being done. */
@@ -231,9 +248,10 @@ function prepareAll(db: Database.Database) {
   return {
     insertJobs: db.prepare(SQL.INSERT_JOBS),
     idsByUniqueKey: db.prepare(SQL.SELECT_IDS_BY_UNIQUE_KEY),
-    claim: db.prepare(SQL.CLAIM_JOBS),
+    claim: db.prepare(SQL.CLAIM_JOBS).raw(true),
     tick: db.prepare(SQL.TICK),
-    finish: db.prepare(SQL.FINISH),
+    complete: db.prepare(SQL.COMPLETE).pluck(true),
+    finish: db.prepare(SQL.FINISH).pluck(true),
     setProgress: db.prepare(SQL.SET_PROGRESS),
     selectJob: db.prepare(SQL.SELECT_JOB),
     list: {
@@ -248,6 +266,7 @@ function prepareAll(db: Database.Database) {
     retryJob: db.prepare(SQL.RETRY_JOB),
     cancelJob: db.prepare(SQL.CANCEL_JOB),
     deleteJob: db.prepare(SQL.DELETE_JOB),
+    prune: db.prepare(SQL.PRUNE_JOBS),
   };
 }
 
@@ -261,13 +280,6 @@ function toInsertable(job: NewJob) {
     backoff: job.backoff === null ? null : JSON.stringify(job.backoff),
     timeout: job.timeout,
     uniqueKey: job.uniqueKey,
-  };
-}
-
-function finishFields(o: Outcome) {
-  return {
-    result: o.status === 'completed' ? o.resultJson : null,
-    progress: o.progressJson ?? null,
   };
 }
 

@@ -1,0 +1,312 @@
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+import { JobStateError, StoreError, ValidationError } from '../../errors.ts';
+import { JOB_STATUSES, type Job, type JobCounts, type JobStatus, type TransactionClient } from '../../job.ts';
+import { defaultLogger, type Logger } from '../../logger.ts';
+import { compareIds, orderEnqueuedIds } from '../enqueue-ids.ts';
+import { StatementCounter } from '../statement-counter.ts';
+import type { ClaimParams, ClaimResult, FeedEvent, ListFilter, NewJob, Outcome, Store, StoreStats, TickParams, TickResult, TransitionOp } from '../store.ts';
+import { transitionRefused } from '../transition-error.ts';
+import { NotifyFeed } from './notify-feed.ts';
+import { type JobRow, rowToJob } from './rows.ts';
+import { migrate, SCHEMA_NAME } from './schema.ts';
+import { buildStatements, type Statement, type Statements } from './statements.ts';
+
+/** Options of the PostgreSQL store. */
+export interface PostgresStoreOptions {
+  /** postgres://user:password@host:port/db (also postgresql://). */
+  url: string;
+  /** Schema holding Spool's tables; default 'spool'. Lower-case letters, digits and _. */
+  schema?: string;
+  /**
+   * Pool size; default 4. A worker keeps at most two statements in flight (its claim/finish loop and its tick)
+   * whatever its concurrency, so 2 is enough for a worker; more helps processes that also add or list a lot.
+   * Watching the change feed (every worker does) holds one more, dedicated connection outside the pool.
+   */
+  poolMax?: number;
+  /** Where lost connections and pool errors are reported; default stderr. */
+  logger?: Logger;
+}
+
+/** Anything that runs a named statement: the pool, or a caller's client inside their transaction. */
+type Queryable = Pick<TransactionClient, 'query'>;
+
+const DEFAULT_POOL_MAX = 4;
+const NO_CURSOR = '9223372036854775807';
+
+/**
+ * The distributed store: PostgreSQL through node-postgres, with a bounded pool. Every method is one named
+ * (prepared) statement, one round trip, whatever the number of jobs it carries; claims use FOR UPDATE SKIP
+ * LOCKED over a partial index of pending jobs, so any number of workers on any number of machines claim
+ * without waiting on each other. Every job-changing statement sends at most one NOTIFY (the change feed).
+ */
+export class PostgresStore implements Store {
+  readonly kind = 'postgres' as const;
+  /** Migrations this open applied (0 when the schema was already current): tests count them. */
+  migrationsApplied = 0;
+  private readonly pool: pg.Pool;
+  private readonly counter = new StatementCounter();
+  private readonly sql: Statements;
+  private readonly feed: NotifyFeed;
+  private readonly logger: Logger;
+  private closed = false;
+
+  private constructor(readonly schema: string, options: PostgresStoreOptions) {
+    this.logger = options.logger ?? defaultLogger;
+    const channel = channelName(schema);
+    const applicationName = `spool/${schema}`.slice(0, 63);
+    this.pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolMax ?? DEFAULT_POOL_MAX,
+      application_name: applicationName,
+      // TCP keepalives find a connection whose peer vanished (failover, a dropped NAT entry) instead of waiting forever.
+      keepAlive: true,
+    });
+    // An idle pooled connection that dies (server restart, pg_terminate_backend) is reported here and
+    // dropped from the pool; without a listener node would crash the process on the 'error' event.
+    this.pool.on('error', (error) => {
+      this.logger.warn(`PostgreSQL pool connection lost (it is replaced on next use): ${error.message}`, { schema });
+    });
+    this.sql = buildStatements(schema, channel);
+    this.feed = new NotifyFeed({
+      client: { connectionString: options.url, application_name: `${applicationName}/listen`.slice(0, 63), keepAlive: true },
+      channel,
+      logger: this.logger,
+      counter: this.counter,
+    });
+  }
+
+  /** Connects and brings the schema up to date (safe from many processes at once). */
+  static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
+    const schema = options.schema ?? 'spool';
+    if (!SCHEMA_NAME.test(schema)) {
+      throw new ValidationError([`schema must be a lower-case SQL identifier (letters, digits, _; at most 63), got ${JSON.stringify(schema)}`]);
+    }
+    const store = new PostgresStore(schema, options);
+    let client: pg.PoolClient | undefined;
+    try {
+      client = await store.pool.connect();
+      const { applied, statements } = await migrate(client, schema);
+      store.counter.record('migrate', statements);
+      store.migrationsApplied = applied;
+    } catch (cause) {
+      await store.pool.end().catch(() => {});
+      throw new StoreError(`could not open PostgreSQL database ${redact(options.url)} (schema ${schema}): ${(cause as Error).message}`, { cause });
+    } finally {
+      client?.release();
+    }
+    return store;
+  }
+
+  async enqueue(p: { jobs: NewJob[]; now: number; client?: TransactionClient }): Promise<string[]> {
+    if (p.jobs.length === 0) return [];
+    const via = p.client ?? this.pool;
+    const payload = JSON.stringify(p.jobs.map((job, i) => ({
+      i,
+      name: job.name,
+      data: job.dataJson,
+      priority: job.priority,
+      run_at: job.runAt,
+      max_attempts: job.maxAttempts,
+      backoff: job.backoff === null ? null : JSON.stringify(job.backoff),
+      timeout_ms: job.timeout,
+      unique_key: job.uniqueKey,
+    })));
+    const rows = await this.run<{ id: string; unique_key: string | null; inserted: boolean }>(
+      'enqueue', 'insert jobs', this.sql.enqueue, [payload, p.now], via,
+    );
+    const held = new Map<string, string>();
+    for (const row of rows) if (!row.inserted && row.unique_key !== null) held.set(row.unique_key, row.id);
+    return orderEnqueuedIds(
+      p.jobs,
+      rows.filter((r) => r.inserted).map((r) => ({ id: r.id, uniqueKey: r.unique_key })),
+      async (keys) => {
+        const missing = keys.filter((k) => !held.has(k));
+        if (missing.length > 0) {
+          // A holder that committed while our insert waited on its key: invisible to our snapshot.
+          const found = await this.run<{ id: string; unique_key: string }>('enqueue', 'look up unique keys', this.sql.idsByUniqueKey, [missing], via);
+          for (const row of found) held.set(row.unique_key, row.id);
+        }
+        return held;
+      },
+    );
+  }
+
+  async claim(p: ClaimParams): Promise<ClaimResult> {
+    const outcomes = p.finish ?? [];
+    if (p.limit <= 0 && outcomes.length === 0) return { jobs: [], finished: [] };
+    const rows = await this.run<JobRow & { fin: boolean }>('claim', 'claim jobs', this.sql.claim, [
+      outcomesJson(outcomes), p.workerId, p.now, p.now + p.leaseMs, p.names, Math.max(0, p.limit),
+    ]);
+    const jobs: Job[] = [];
+    const finished: string[] = [];
+    for (const row of rows) {
+      if (row.fin) finished.push(row.id);
+      else jobs.push(rowToJob(row));
+    }
+    return { jobs: jobs.sort(claimOrder), finished };
+  }
+
+  async tick(p: TickParams): Promise<TickResult> {
+    if (p.running.length === 0) return { cancelled: [], lost: [] };
+    const progress = new Map(p.progress.map((e) => [e.id, e.json]));
+    const entries = JSON.stringify(p.running.filter(isRowId).map((id) => ({ id, progress: progress.get(id) ?? null })));
+    const rows = await this.run<{ id: string; cancel_requested: boolean }>('tick', 'run the worker tick', this.sql.tick, [
+      entries, p.workerId, p.now + p.leaseMs,
+    ]);
+    const held = new Set(rows.map((r) => r.id));
+    return {
+      cancelled: rows.filter((r) => r.cancel_requested).map((r) => r.id),
+      lost: p.running.filter((id) => !held.has(id)),
+    };
+  }
+
+  async finish(p: { workerId: string; now: number; outcomes: Outcome[] }): Promise<string[]> {
+    if (p.outcomes.length === 0) return [];
+    const rows = await this.run<{ id: string }>('finish', 'finish jobs', this.sql.finish, [outcomesJson(p.outcomes), p.workerId, p.now]);
+    return rows.map((r) => r.id);
+  }
+
+  async setProgress(p: { updates: { id: string; json: string }[] }): Promise<string[]> {
+    const updates = p.updates.filter((u) => isRowId(u.id));
+    if (updates.length === 0) return [];
+    const entries = JSON.stringify(updates.map((u) => ({ id: u.id, progress: u.json })));
+    const rows = await this.run<{ id: string }>('setProgress', 'write progress', this.sql.setProgress, [entries]);
+    return rows.map((r) => r.id);
+  }
+
+  async get(id: string): Promise<Job | null> {
+    if (!isRowId(id)) return null;
+    const rows = await this.run<JobRow>('get', `get job ${id}`, this.sql.selectJob, [id]);
+    return rows[0] ? rowToJob(rows[0]) : null;
+  }
+
+  async list(filter: ListFilter): Promise<Job[]> {
+    const shape = filter.status ? (filter.name ? 'statusAndName' : 'status') : filter.name ? 'name' : 'all';
+    const cursor = filter.cursor !== undefined && isRowId(filter.cursor) ? filter.cursor : NO_CURSOR;
+    const values: unknown[] = [cursor, filter.limit, filter.offset];
+    if (filter.status) values.push(filter.status);
+    if (filter.name) values.push(filter.name);
+    const rows = await this.run<JobRow>('list', 'list jobs', this.sql.list[shape], values);
+    return rows.map(rowToJob);
+  }
+
+  async counts(filter: { name?: string }): Promise<JobCounts> {
+    const rows = filter.name === undefined
+      ? await this.run<{ status: string; n: number }>('counts', 'count jobs', this.sql.countByStatus, [])
+      : await this.run<{ status: string; n: number }>('counts', 'count jobs', this.sql.countByStatusOfName, [filter.name]);
+    const counts = emptyCounts();
+    for (const row of rows) counts[row.status as keyof JobCounts] = row.n;
+    return counts;
+  }
+
+  async prune(p: { statuses: JobStatus[]; before: number; limit: number }): Promise<number> {
+    if (p.statuses.length === 0 || p.limit <= 0) return 0;
+    const rows = await this.run<{ n: number }>('prune', 'prune finished jobs', this.sql.prune, [p.statuses, p.before, p.limit]);
+    return rows[0]?.n ?? 0;
+  }
+
+  async countsByName(): Promise<Record<string, JobCounts>> {
+    const rows = await this.run<{ name: string; status: string; n: number }>('counts', 'count jobs by name', this.sql.countByNameAndStatus, []);
+    const byName: Record<string, JobCounts> = {};
+    for (const row of rows) (byName[row.name] ??= emptyCounts())[row.status as keyof JobCounts] = row.n;
+    return byName;
+  }
+
+  async transition(p: { id: string; op: TransitionOp; now: number }): Promise<Job | null> {
+    let row: JobRow | undefined;
+    if (isRowId(p.id)) {
+      const statement = { retry: this.sql.retryJob, cancel: this.sql.cancelJob, delete: this.sql.deleteJob }[p.op];
+      try {
+        [row] = await this.run<JobRow>('transition', `${p.op} job ${p.id}`, statement, p.op === 'delete' ? [p.id] : [p.id, p.now]);
+      } catch (error) {
+        if (isUniqueViolation(error)) {
+          throw new JobStateError(p.id, 'failed', `cannot retry job ${p.id}: another pending or running job holds its uniqueKey`);
+        }
+        throw error;
+      }
+    }
+    if (row) return rowToJob(row);
+    throw transitionRefused(p.id, p.op, await this.get(p.id));
+  }
+
+  watch(listener: (events: FeedEvent[]) => void): () => void {
+    return this.feed.watch(listener);
+  }
+
+  /** Resolves once the change feed LISTENs; watchers that must not miss the next change await it. */
+  listening(): Promise<void> {
+    return this.feed.listening();
+  }
+
+  stats(): StoreStats {
+    return this.counter.snapshot();
+  }
+
+  /** Pool activity, for tests and metrics: connections open, idle, and callers waiting for one. */
+  poolStats(): { total: number; idle: number; waiting: number; max: number } {
+    return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount, max: this.pool.options.max };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.feed.stop();
+    await this.pool.end();
+  }
+
+  /** Sends one named statement (one round trip), counts it, and wraps driver errors with what was being done. */
+  private async run<R>(method: string, what: string, statement: Statement, values: unknown[], via: Queryable = this.pool): Promise<R[]> {
+    this.counter.record(method);
+    try {
+      const result = await via.query({ name: statement.name, text: statement.text, values });
+      return result.rows as R[];
+    } catch (cause) {
+      if (isUniqueViolation(cause)) throw cause;
+      throw new StoreError(`PostgreSQL store could not ${what}: ${(cause as Error).message}`, { cause });
+    }
+  }
+}
+
+function outcomesJson(outcomes: Outcome[]): string {
+  return JSON.stringify(outcomes.map((o) => ({
+    id: o.id,
+    status: o.status,
+    result: o.status === 'completed' ? o.resultJson : null,
+    progress: o.progressJson ?? null,
+    error: 'error' in o ? o.error : null,
+    error_stack: 'errorStack' in o ? o.errorStack : null,
+    run_at: o.status === 'retry' ? o.runAt : null,
+  })));
+}
+
+/**
+ * The NOTIFY channel of a schema. Channel names are identifiers (at most 63 bytes); a long schema name is
+ * shortened with a hash so two schemas never share a channel.
+ */
+export function channelName(schema: string): string {
+  const channel = `spool_${schema}`;
+  if (channel.length <= 63) return channel;
+  return `spool_${schema.slice(0, 40)}_${createHash('sha1').update(schema).digest('hex').slice(0, 16)}`;
+}
+
+function claimOrder(a: Job, b: Job): number {
+  return b.priority - a.priority || a.runAt.getTime() - b.runAt.getTime() || compareIds(a.id, b.id);
+}
+
+function isRowId(id: string): boolean {
+  return /^[1-9][0-9]{0,15}$/.test(id);
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return (error as { code?: string } | null)?.code === '23505';
+}
+
+function emptyCounts(): JobCounts {
+  return Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as JobCounts;
+}
+
+/** The URL without its password, for error messages. */
+function redact(url: string): string {
+  return url.replace(/(\/\/[^:/@]+):[^@]*@/, '$1:***@');
+}

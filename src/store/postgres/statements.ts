@@ -1,0 +1,278 @@
+import { quoteIdent } from './schema.ts';
+
+/**
+ * Every SQL statement the PostgreSQL store runs, built once per schema and sent as named (prepared)
+ * statements. Batches travel as one JSON parameter read with json_to_recordset, so a statement's text and
+ * its prepared plan are the same for 1 job or 1,000. Times arrive as epoch milliseconds from the caller's
+ * clock (never NOW()), so an injected clock governs the SQL too.
+ *
+ * Statements that change jobs send at most ONE NOTIFY each, from a CTE of the same statement: the change
+ * feed costs no extra statement or round trip, and NOTIFY's commit-time lock is taken once per batch.
+ */
+
+/** A named statement: `name` identifies its prepared plan on each connection. */
+export interface Statement {
+  name: string;
+  text: string;
+}
+
+/** The columns of a job, in the order every job-returning statement gives them. */
+const JOB_COLUMNS = [
+  'id', 'name', 'data', 'status', 'priority', 'attempts', 'max_attempts', 'backoff', 'timeout_ms', 'progress',
+  'result', 'error', 'error_stack', 'run_at', 'created_at', 'started_at', 'completed_at', 'processing_by',
+  'lease_until', 'cancel_requested', 'unique_key',
+] as const;
+
+/** Largest NOTIFY payload we send; PostgreSQL refuses 8,000 bytes and more. */
+export const MAX_PAYLOAD_BYTES = 7_900;
+
+const ts = (param: string) => `to_timestamp(${param}::float8 / 1000)`;
+
+/**
+ * The change-feed tail of a statement. `ev` must be a CTE of (type, id, name, run_at) rows; the result is
+ * CTEs that group them by type and send one NOTIFY whose payload itemises ids and names per type:
+ * `[{"t":"added","i":["1","2"],"n":["mail"],"r":<min runAt ms>}]`. A payload that would not fit gives
+ * counts instead of ids (`"c"`), and if even that does not fit, the bare string "external".
+ * The main query must reference `note` (see GATE) or PostgreSQL would never run it.
+ */
+function notifyCtes(channel: string): string {
+  return `
+  ev_groups AS (
+    SELECT type, array_agg(id::text ORDER BY id) AS ids, array_agg(DISTINCT name) AS names, count(*) AS n,
+           (extract(epoch FROM min(run_at)) * 1000)::bigint AS r
+      FROM ev GROUP BY type),
+  ev_payload AS (
+    SELECT json_agg(json_build_object('t', type, 'i', ids, 'n', names, 'r', r))::text AS full_text,
+           json_agg(json_build_object('t', type, 'c', n, 'n', names, 'r', r))::text AS brief_text
+      FROM ev_groups),
+  note AS (
+    SELECT pg_notify('${channel}', CASE WHEN octet_length(full_text) <= ${MAX_PAYLOAD_BYTES} THEN full_text
+                                        WHEN octet_length(brief_text) <= ${MAX_PAYLOAD_BYTES} THEN brief_text
+                                        ELSE '"external"' END) AS sent
+      FROM ev_payload WHERE full_text IS NOT NULL)`;
+}
+
+/** A one-time filter that makes PostgreSQL run the `note` CTE (once) before returning any row. */
+const GATE = `(SELECT count(*) FROM note) >= 0`;
+
+/** Builds every statement for one schema and its NOTIFY channel. */
+export function buildStatements(schema: string, channel: string) {
+  const T = `${quoteIdent(schema)}.jobs`;
+  const name = (key: string) => `spool:${schema}:${key}`;
+  const cols = (alias: string) => JOB_COLUMNS.map((c) => `${alias}.${c}`).join(', ');
+  const notify = notifyCtes(channel);
+
+  // The finishing CTE shared by claim (which carries outcomes in the same round trip) and finish.
+  // Only jobs still running under this worker are touched. $1 outcomes, $2 workerId, $3 now.
+  const finishCtes = `
+  fin AS (
+    SELECT * FROM json_to_recordset($1::json)
+      AS o(id bigint, status text, result text, progress text, error text, error_stack text, run_at float8)),
+  finished AS (
+    UPDATE ${T} j
+       SET status = CASE o.status WHEN 'retry' THEN 'pending' WHEN 'released' THEN 'pending' ELSE o.status END,
+           result = CASE WHEN o.status = 'completed' THEN o.result::json ELSE j.result END,
+           progress = coalesce(o.progress::json, j.progress),
+           error = CASE WHEN o.status IN ('retry', 'failed', 'cancelled') THEN o.error ELSE j.error END,
+           error_stack = CASE WHEN o.status IN ('retry', 'failed', 'cancelled') THEN o.error_stack ELSE j.error_stack END,
+           run_at = CASE WHEN o.status = 'retry' THEN to_timestamp(o.run_at / 1000) ELSE j.run_at END,
+           attempts = CASE WHEN o.status = 'released' THEN j.attempts - 1 ELSE j.attempts END,
+           completed_at = CASE WHEN o.status IN ('completed', 'failed', 'cancelled') THEN ${ts('$3')} END,
+           lease_until = NULL,
+           cancel_requested = false
+      FROM fin o
+     WHERE j.id = o.id AND j.status = 'running' AND j.processing_by = $2
+    RETURNING j.id, j.name, j.run_at, o.status AS outcome)`;
+  const finishEvents = `
+    SELECT CASE outcome WHEN 'retry' THEN 'retrying' WHEN 'released' THEN 'retrying' ELSE outcome END AS type, id, name, run_at
+      FROM finished`;
+
+  return {
+    // $1 jobs [{i, name, data, priority, run_at, max_attempts, backoff, timeout_ms, unique_key}], $2 now.
+    // Returns the inserted rows (inserted = true) and the pending/running holders of the batch's unique
+    // keys that existed before the statement (inserted = false), in one round trip.
+    enqueue: {
+      name: name('enqueue'),
+      text: `
+  WITH input AS (
+    SELECT * FROM json_to_recordset($1::json)
+      AS j(i integer, name text, data text, priority integer, run_at float8, max_attempts integer,
+           backoff text, timeout_ms integer, unique_key text)),
+  inserted AS (
+    INSERT INTO ${T} (name, data, priority, run_at, max_attempts, backoff, timeout_ms, unique_key, created_at)
+    SELECT name, data::json, priority, to_timestamp(run_at / 1000), max_attempts, backoff::json, timeout_ms,
+           unique_key, ${ts('$2')}
+      FROM input ORDER BY i
+    ON CONFLICT DO NOTHING
+    RETURNING id, name, run_at, unique_key),
+  held AS (
+    SELECT id, unique_key FROM ${T}
+     WHERE unique_key IN (SELECT unique_key FROM input WHERE unique_key IS NOT NULL)
+       AND status IN ('pending', 'running')),
+  ev AS (SELECT 'added'::text AS type, id, name, run_at FROM inserted),${notify}
+  SELECT id, unique_key, true AS inserted FROM inserted WHERE ${GATE}
+  UNION ALL
+  SELECT id, unique_key, false FROM held`,
+    },
+
+    // $1 unique keys: the holders, for keys whose holder committed while the enqueue ran.
+    idsByUniqueKey: {
+      name: name('ids-by-unique-key'),
+      text: `SELECT id, unique_key FROM ${T} WHERE unique_key = ANY($1::text[]) AND status IN ('pending', 'running')`,
+    },
+
+    // $1 outcomes, $2 workerId, $3 now, $4 leaseUntil, $5 names, $6 limit.
+    // Writes the outcomes, then takes lease-expired running jobs (a dead worker's; they have waited longest),
+    // then due pending jobs in claim order, SKIP LOCKED so concurrent claims never wait on each other.
+    // Jobs being finished here are excluded: one statement must not update a row twice.
+    // Rows: fin = false for each claimed job (all columns), fin = true with the id of each outcome applied.
+    claim: {
+      name: name('claim'),
+      text: `
+  WITH ${finishCtes},
+  expired AS (
+    SELECT id FROM ${T}
+     WHERE status = 'running' AND lease_until < ${ts('$3')} AND name = ANY($5::text[])
+       AND id NOT IN (SELECT id FROM fin)
+     ORDER BY lease_until
+     LIMIT $6
+       FOR UPDATE SKIP LOCKED),
+  due AS (
+    SELECT id FROM ${T}
+     WHERE status = 'pending' AND run_at <= ${ts('$3')} AND name = ANY($5::text[])
+     ORDER BY priority DESC, run_at, id
+     LIMIT greatest($6 - (SELECT count(*) FROM expired), 0)
+       FOR UPDATE SKIP LOCKED),
+  claimed AS (
+    UPDATE ${T} j
+       SET status = 'running', attempts = j.attempts + 1, processing_by = $2,
+           lease_until = ${ts('$4')}, started_at = ${ts('$3')}
+     WHERE j.id IN (SELECT id FROM expired UNION ALL SELECT id FROM due)
+    RETURNING ${cols('j')}),
+  ev AS (
+    SELECT 'started'::text AS type, id, name, run_at FROM claimed
+    UNION ALL ${finishEvents}),${notify}
+  SELECT false AS fin, ${cols('c')} FROM claimed c WHERE ${GATE}
+  UNION ALL
+  SELECT true, f.id, ${JOB_COLUMNS.slice(1).map(() => 'NULL').join(', ')} FROM finished f`,
+    },
+
+    // $1 outcomes, $2 workerId, $3 now. Returns the ids applied.
+    finish: {
+      name: name('finish'),
+      text: `
+  WITH ${finishCtes},
+  ev AS (${finishEvents}),${notify}
+  SELECT id FROM finished WHERE ${GATE}`,
+    },
+
+    // $1 [{id, progress}], $2 workerId, $3 leaseUntil. One row per job still held; rows missing were lost.
+    tick: {
+      name: name('tick'),
+      text: `
+  WITH t AS (SELECT * FROM json_to_recordset($1::json) AS t(id bigint, progress text)),
+  ticked AS (
+    UPDATE ${T} j
+       SET lease_until = ${ts('$3')}, progress = coalesce(t.progress::json, j.progress)
+      FROM t
+     WHERE j.id = t.id AND j.status = 'running' AND j.processing_by = $2
+    RETURNING j.id, j.name, j.run_at, j.cancel_requested, t.progress IS NOT NULL AS wrote),
+  ev AS (SELECT 'progress'::text AS type, id, name, run_at FROM ticked WHERE wrote),${notify}
+  SELECT id, cancel_requested FROM ticked WHERE ${GATE}`,
+    },
+
+    // $1 [{id, progress}]: progress of pending or running jobs. Returns the ids written.
+    setProgress: {
+      name: name('set-progress'),
+      text: `
+  WITH t AS (SELECT * FROM json_to_recordset($1::json) AS t(id bigint, progress text)),
+  written AS (
+    UPDATE ${T} j SET progress = t.progress::json
+      FROM t
+     WHERE j.id = t.id AND j.status IN ('pending', 'running')
+    RETURNING j.id, j.name, j.run_at),
+  ev AS (SELECT 'progress'::text AS type, id, name, run_at FROM written),${notify}
+  SELECT id FROM written WHERE ${GATE}`,
+    },
+
+    selectJob: { name: name('select-job'), text: `SELECT ${cols('j')} FROM ${T} j WHERE j.id = $1` },
+
+    // Listing: one statement per filter shape so each keeps its own index and its own generic plan;
+    // newest first, keyset by id ($1 cursor), then $2 limit, $3 offset.
+    list: {
+      all: { name: name('list-all'), text: listJobs(T, cols('j'), '') },
+      status: { name: name('list-status'), text: listJobs(T, cols('j'), 'AND j.status = $4') },
+      name: { name: name('list-name'), text: listJobs(T, cols('j'), 'AND j.name = $4') },
+      statusAndName: { name: name('list-status-name'), text: listJobs(T, cols('j'), 'AND j.status = $4 AND j.name = $5') },
+    },
+
+    countByStatus: { name: name('count-by-status'), text: `SELECT status, count(*)::int AS n FROM ${T} GROUP BY status` },
+    countByStatusOfName: {
+      name: name('count-by-status-of-name'),
+      text: `SELECT status, count(*)::int AS n FROM ${T} WHERE name = $1 GROUP BY status`,
+    },
+    countByNameAndStatus: {
+      name: name('count-by-name-and-status'),
+      text: `SELECT name, status, count(*)::int AS n FROM ${T} GROUP BY name, status`,
+    },
+
+    // $1 id, $2 now.
+    retryJob: {
+      name: name('retry-job'),
+      text: `
+  WITH changed AS (
+    UPDATE ${T} j
+       SET status = 'pending', attempts = 0, run_at = ${ts('$2')}, error = NULL, error_stack = NULL, result = NULL,
+           progress = NULL, started_at = NULL, completed_at = NULL, lease_until = NULL, processing_by = NULL,
+           cancel_requested = false
+     WHERE j.id = $1 AND j.status IN ('failed', 'cancelled')
+    RETURNING ${cols('j')}),
+  ev AS (SELECT 'retrying'::text AS type, id, name, run_at FROM changed),${notify}
+  SELECT * FROM changed WHERE ${GATE}`,
+    },
+
+    // $1 id, $2 now. Pending jobs are cancelled at once; running ones get a request their worker learns at
+    // its next tick (no feed event until the worker writes 'cancelled').
+    cancelJob: {
+      name: name('cancel-job'),
+      text: `
+  WITH changed AS (
+    UPDATE ${T} j
+       SET status = CASE j.status WHEN 'pending' THEN 'cancelled' ELSE j.status END,
+           completed_at = CASE j.status WHEN 'pending' THEN ${ts('$2')} ELSE j.completed_at END,
+           cancel_requested = (j.status = 'running') OR j.cancel_requested
+     WHERE j.id = $1 AND j.status IN ('pending', 'running')
+    RETURNING ${cols('j')}),
+  ev AS (SELECT 'cancelled'::text AS type, id, name, run_at FROM changed WHERE status = 'cancelled'),${notify}
+  SELECT * FROM changed WHERE ${GATE}`,
+    },
+
+    // $1 id.
+    deleteJob: {
+      name: name('delete-job'),
+      text: `
+  WITH changed AS (DELETE FROM ${T} j WHERE j.id = $1 RETURNING ${cols('j')}),
+  ev AS (SELECT 'deleted'::text AS type, id, name, run_at FROM changed),${notify}
+  SELECT * FROM changed WHERE ${GATE}`,
+    },
+
+    // $1 statuses (text[]), $2 finished before (ms), $3 limit. Oldest first through the status index; rows
+    // another session holds are skipped, not waited for. No feed event: finished jobs leaving is not news.
+    prune: {
+      name: name('prune-jobs'),
+      text: `
+  WITH doomed AS (
+    SELECT id FROM ${T} WHERE status = ANY($1::text[]) AND completed_at < ${ts('$2')}
+     ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED),
+  gone AS (DELETE FROM ${T} j USING doomed WHERE j.id = doomed.id RETURNING j.id)
+  SELECT count(*)::int AS n FROM gone`,
+    },
+  } satisfies Record<string, Statement | Record<string, Statement>>;
+}
+
+function listJobs(T: string, columns: string, filter: string): string {
+  return `SELECT ${columns} FROM ${T} j WHERE j.id < $1 ${filter} ORDER BY j.id DESC LIMIT $2 OFFSET $3`;
+}
+
+/** The statements of one schema. */
+export type Statements = ReturnType<typeof buildStatements>;

@@ -1,0 +1,399 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  createBatchedProgressUpdater,
+  JobStateError,
+  type Clock,
+  type Job,
+  type Logger,
+  type Queue,
+  type QueueEvent,
+} from '../../src/index.ts';
+import { ManualClock, nextEvent, waitFor } from '../support/wait.ts';
+
+/** Opens queues on one fresh database; `open` may be called again for a second "process" on the same database. */
+export type QueueFactory = () => Promise<{
+  open: (options?: OpenOptions) => Promise<Queue>;
+  cleanup: () => Promise<void>;
+}>;
+
+/** What a test may pass to openQueue besides the URL. */
+export interface OpenOptions {
+  clock?: Clock;
+  logger?: Logger;
+}
+
+// Small intervals so tests finish quickly; the assertions are about counts and states, not times.
+const FAST = { pollMs: 20, progressFlushMs: 20 };
+
+/**
+ * What a user sees through the public API — runs, retries, backoff, timeouts, cancellation, shutdown,
+ * events and the statement bounds — on any store.
+ */
+export function queueBehaviour(kind: string, factory: QueueFactory): void {
+  async function setup(options: { clock?: ManualClock; logger?: Logger } = {}) {
+    const db = await factory();
+    const queues: Queue[] = [];
+    const open = async (o: OpenOptions = options) => {
+      const q = await db.open(o);
+      queues.push(q);
+      return q;
+    };
+    const queue = await open();
+    return {
+      queue,
+      open,
+      clock: options.clock ?? new ManualClock(),
+      async teardown() {
+        await Promise.all(queues.map((q) => q.close()));
+        await db.cleanup();
+      },
+    };
+  }
+  const it = (name: string, fn: (ctx: Awaited<ReturnType<typeof setup>>) => Promise<void>, options: { clock?: ManualClock; logger?: Logger } = {}) =>
+    test(name, async () => {
+      const ctx = await setup(options);
+      try {
+        await fn(ctx);
+      } finally {
+        await ctx.teardown();
+      }
+    });
+
+  describe(`Queue and Worker behaviour: ${kind}`, () => {
+    it('a job runs once; its result is stored; added, started and completed fire in order', async ({ queue }) => {
+      const seen: string[] = [];
+      for (const type of ['added', 'started', 'completed'] as const) queue.on(type, (e) => seen.push(`${e.type}:${e.job.id}`));
+      const worker = queue.worker({ greet: async (job) => ({ hello: (job.data as { who: string }).who }) }, FAST);
+      const done = nextEvent(queue, 'completed');
+      const id = await queue.add('greet', { who: 'world' });
+      await worker.start();
+      const event = await done;
+      assert.deepEqual(event.job.result, { hello: 'world' });
+      const job = (await queue.getJob(id))!;
+      assert.equal(job.status, 'completed');
+      assert.deepEqual(job.result, { hello: 'world' });
+      assert.equal(job.attempts, 1);
+      assert.equal(job.processingBy, worker.id);
+      assert.deepEqual(seen, [`added:${id}`, `started:${id}`, `completed:${id}`]);
+    });
+
+    it('runs higher priority first, then the earlier runAt, then FIFO', async ({ queue }) => {
+      const order: unknown[] = [];
+      await queue.addBulk([
+        { name: 'p', data: 'low-1' },
+        { name: 'p', data: 'high', options: { priority: 10 } },
+        { name: 'p', data: 'low-2' },
+        { name: 'p', data: 'mid', options: { priority: 5 } },
+        { name: 'p', data: 'negative', options: { priority: -1 } },
+      ]);
+      const worker = queue.worker({ p: async (job) => void order.push(job.data) }, { ...FAST, concurrency: 1 });
+      await worker.start();
+      await waitFor(async () => (await queue.counts()).completed === 5, 'five completed jobs');
+      assert.deepEqual(order, ['high', 'mid', 'low-1', 'low-2', 'negative']);
+    });
+
+    it(
+      'a delayed job does not run before runAt, and runs once the clock reaches it',
+      async ({ queue, clock }) => {
+        const id = await queue.add('later', null, { delay: 5_000 });
+        assert.equal((await queue.getJob(id))!.runAt.getTime(), clock.now() + 5_000);
+        const worker = queue.worker({ later: async () => 'ran' }, FAST);
+        await worker.start();
+        await waitFor(() => worker.stats().claims >= 2, 'two empty claims');
+        assert.equal((await queue.getJob(id))!.status, 'pending');
+        clock.advance(5_000);
+        await waitFor(async () => (await queue.getJob(id))!.status === 'completed', 'the delayed job to complete');
+      },
+      { clock: new ManualClock() },
+    );
+
+    it(
+      'a failing job is retried with exponential backoff at the stored runAt, then lands in the dead-letter queue',
+      async ({ queue, clock }) => {
+        const start = clock.now();
+        const retrying: QueueEvent[] = [];
+        queue.on('retrying', (e) => retrying.push(e));
+        const id = await queue.add('flaky', null, { maxAttempts: 3, backoff: { type: 'exponential', delay: 1_000, jitter: false } });
+        const worker = queue.worker({ flaky: async (job) => { throw new Error(`boom ${job.attempts}`); } }, FAST);
+        await worker.start();
+
+        await waitFor(async () => (await queue.getJob(id))!.attempts === 1 && (await queue.getJob(id))!.status === 'pending', 'the first retry');
+        let job = (await queue.getJob(id))!;
+        assert.equal(job.runAt.getTime(), start + 1_000, 'first retry after delay × 2^0');
+        assert.equal(job.error, 'boom 1');
+        assert.match(job.errorStack!, /Error: boom 1/);
+
+        clock.advance(1_000);
+        await waitFor(async () => (await queue.getJob(id))!.attempts === 2 && (await queue.getJob(id))!.status === 'pending', 'the second retry');
+        job = (await queue.getJob(id))!;
+        assert.equal(job.runAt.getTime(), start + 1_000 + 2_000, 'second retry after delay × 2^1');
+
+        const failed = nextEvent(queue, 'failed');
+        clock.advance(2_000);
+        assert.equal((await failed).job.id, id);
+        job = (await queue.getJob(id))!;
+        assert.equal(job.status, 'failed');
+        assert.equal(job.attempts, 3);
+        assert.equal(job.error, 'boom 3');
+        assert.equal(retrying.length, 2);
+
+        const dlq = await queue.listJobs({ status: 'failed' });
+        assert.deepEqual(dlq.map((j) => j.id), [id]);
+      },
+      { clock: new ManualClock() },
+    );
+
+    it('retry() of a failed job resets attempts and runs it again', async ({ queue }) => {
+      let fail = true;
+      const worker = queue.worker({ once: async () => { if (fail) throw new Error('first time'); return 'ok'; } }, FAST);
+      const id = await queue.add('once', null, { maxAttempts: 1 });
+      const failed = nextEvent(queue, 'failed');
+      await worker.start();
+      await failed;
+      fail = false;
+      const retried = await queue.retry(id);
+      assert.equal(retried.status, 'pending');
+      assert.equal(retried.attempts, 0);
+      await waitFor(async () => (await queue.getJob(id))!.status === 'completed', 'the retried job to complete');
+      assert.equal((await queue.getJob(id))!.attempts, 1);
+      await assert.rejects(queue.retry(id), JobStateError);
+    });
+
+    it('an attempt that outlives its timeout fails with a message naming the timeout, its signal aborted', async ({ queue }) => {
+      let sawAbort = false;
+      const worker = queue.worker(
+        {
+          slow: (_job, ctx) =>
+            new Promise((resolve) => ctx.signal.addEventListener('abort', () => { sawAbort = true; resolve('too late'); })),
+        },
+        FAST,
+      );
+      const id = await queue.add('slow', null, { timeout: 30, maxAttempts: 1 });
+      const failed = nextEvent(queue, 'failed');
+      await worker.start();
+      await failed;
+      const job = (await queue.getJob(id))!;
+      assert.equal(job.status, 'failed');
+      assert.match(job.error!, /timed out after 30 ms/);
+      assert.equal(sawAbort, true);
+    });
+
+    it('cancel() of a running job aborts its signal at once in-process and ends cancelled', async ({ queue }) => {
+      let reason: unknown;
+      const started = nextEvent(queue, 'started');
+      const worker = queue.worker(
+        { wait: (_job, ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => { reason = ctx.signal.reason; resolve(null); })) },
+        { ...FAST, progressFlushMs: 60_000 },
+      );
+      const id = await queue.add('wait');
+      await worker.start();
+      await started;
+      const cancelled = nextEvent(queue, 'cancelled');
+      const response = await queue.cancel(id);
+      assert.equal(response.cancelRequested, true);
+      await cancelled;
+      assert.equal((await queue.getJob(id))!.status, 'cancelled');
+      assert.match(String((reason as Error).message), /cancelled/);
+    });
+
+    it('cancel() from another process reaches the running job at its worker\'s next tick', async ({ queue, open }) => {
+      const other = await open();
+      const started = nextEvent(queue, 'started');
+      const worker = queue.worker(
+        { wait: (_job, ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve(null))) },
+        FAST,
+      );
+      const id = await queue.add('wait');
+      await worker.start();
+      await started;
+      await other.cancel(id);
+      await waitFor(async () => (await queue.getJob(id))!.status === 'cancelled', 'the job to end cancelled');
+      assert.ok(worker.stats().ticks >= 1);
+    });
+
+    it('cancel() of a pending job cancels it at once; it never runs', async ({ queue }) => {
+      let ran = false;
+      const id = await queue.add('never', null, { delay: 60_000 });
+      const job = await queue.cancel(id);
+      assert.equal(job.status, 'cancelled');
+      const worker = queue.worker({ never: async () => { ran = true; } }, FAST);
+      await worker.start();
+      await waitFor(() => worker.stats().claims >= 1, 'a claim');
+      assert.equal(ran, false);
+    });
+
+    it('delete() of a running job aborts it and writes nothing for it', async ({ queue }) => {
+      let reason: unknown;
+      const started = nextEvent(queue, 'started');
+      const worker = queue.worker(
+        { wait: (_job, ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => { reason = ctx.signal.reason; resolve(null); })) },
+        FAST,
+      );
+      const id = await queue.add('wait');
+      await worker.start();
+      await started;
+      await queue.delete(id);
+      await waitFor(() => reason !== undefined, 'the abort');
+      assert.match(String((reason as Error).message), /deleted/);
+      assert.equal(await queue.getJob(id), null);
+      assert.equal(worker.stats().completed + worker.stats().cancelled, 0);
+    });
+
+    it('uniqueKey: adding while the first is pending returns the first id', async ({ queue }) => {
+      const a = await queue.add('scan', { repo: 'a/b' }, { uniqueKey: 'scan:a/b' });
+      const b = await queue.add('scan', { repo: 'a/b' }, { uniqueKey: 'scan:a/b' });
+      const c = await queue.add('scan', { repo: 'c/d' }, { uniqueKey: 'scan:c/d' });
+      assert.equal(a, b);
+      assert.notEqual(a, c);
+      assert.equal((await queue.counts()).pending, 2);
+    });
+
+    it('graceful stop lets running jobs finish, and releases those past graceMs without spending an attempt', async ({ queue }) => {
+      let quickDone = false;
+      const worker = queue.worker(
+        {
+          quick: async () => { await new Promise((r) => setTimeout(r, 20)); quickDone = true; return 'ok'; },
+          stuck: (_job, ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve('aborted'))),
+        },
+        { ...FAST, concurrency: 2, graceMs: 200 },
+      );
+      const [quick, stuck] = await queue.addBulk([{ name: 'quick' }, { name: 'stuck' }]);
+      await worker.start();
+      await waitFor(() => worker.stats().started === 2, 'both jobs to start');
+      await worker.stop();
+      assert.equal(quickDone, true);
+      assert.equal((await queue.getJob(quick!))!.status, 'completed');
+      const released = (await queue.getJob(stuck!))!;
+      assert.equal(released.status, 'pending');
+      assert.equal(released.attempts, 0);
+      assert.equal(worker.stats().released, 1);
+    });
+
+    it('ctx.progress is free: 1,000 calls add no statements beyond the ticks the job lives through', async ({ queue }) => {
+      const progressEvents: unknown[] = [];
+      queue.on('progress', (e) => progressEvents.push(e.job.progress));
+      let statementsDuringCalls = -1;
+      const worker = queue.worker(
+        {
+          chatty: async (_job, ctx) => {
+            for (let i = 0; i < 1_000; i++) {
+              const before = queue.stats().statements;
+              ctx.progress({ step: i });
+              if (queue.stats().statements !== before) statementsDuringCalls = i;
+              if (i % 100 === 99) await new Promise((r) => setTimeout(r, 15)); // live through a few ticks
+            }
+            return 'done';
+          },
+        },
+        FAST,
+      );
+      const id = await queue.add('chatty');
+      const base = queue.stats();
+      await worker.start();
+      await waitFor(async () => (await queue.getJob(id))!.status === 'completed', 'the chatty job');
+      await worker.stop();
+      const stats = queue.stats();
+      const by = (m: string) => (stats.byMethod[m] ?? 0) - (base.byMethod[m] ?? 0);
+      assert.equal(statementsDuringCalls, -1, 'no ctx.progress call sent a statement');
+      assert.equal(progressEvents.length, 1_000, 'every call is announced in-process at once');
+      assert.equal(by('tick'), worker.stats().ticks, 'progress reaches the database only through ticks');
+      assert.equal(by('setProgress'), 0);
+      const other = stats.statements - base.statements - by('tick') - by('get') - by('counts');
+      assert.ok(other <= 4, `claim + finish statements for one job: ${other}`);
+      assert.deepEqual((await queue.getJob(id))!.progress, { step: 999 });
+    });
+
+    it('deep scan: ten jobs × 44 progress calls cost at most 3 statements per job, add included', async ({ queue }) => {
+      const base = queue.stats().statements;
+      const worker = queue.worker(
+        {
+          'deep-scan': async (_job, ctx) => {
+            for (let expert = 1; expert <= 11; expert++) {
+              for (let step = 1; step <= 4; step++) {
+                await new Promise((r) => setTimeout(r, 2));
+                ctx.progress({ expert, of: 11, step });
+              }
+            }
+            return { findings: 4 };
+          },
+        },
+        { concurrency: 10, progressFlushMs: 50 },
+      );
+      const ids = await queue.addBulk(Array.from({ length: 10 }, (_, i) => ({ name: 'deep-scan', data: { repo: `r/${i}` } })));
+      await worker.start();
+      await waitFor(() => worker.stats().completed === 10, 'ten deep scans');
+      const perJob = (queue.stats().statements - base) / ids.length;
+      assert.ok(perJob <= 3, `statements per deep-scan job: ${perJob}`);
+      for (const id of ids) assert.deepEqual((await queue.getJob(id))!.progress, { expert: 11, of: 11, step: 4 });
+    });
+
+    it('listJobs of 100 is one statement', async ({ queue }) => {
+      await queue.addBulk(Array.from({ length: 120 }, (_, i) => ({ name: 'x', data: i })));
+      const before = queue.stats().statements;
+      const page = await queue.listJobs({ limit: 100 });
+      assert.equal(page.length, 100);
+      assert.equal(queue.stats().statements - before, 1);
+      const next = await queue.listJobs({ limit: 100, cursor: page[99]!.id });
+      assert.equal(next.length, 20);
+    });
+
+    it('createBatchedProgressUpdater writes 44 updates in at most 5 statements, the last value kept', async ({ queue }) => {
+      const id = await queue.add('external');
+      const before = queue.stats().byMethod.setProgress ?? 0;
+      const updater = createBatchedProgressUpdater(queue, id, { flushInterval: 60_000, maxBatchSize: 10 });
+      for (let i = 1; i <= 44; i++) updater.queue({ done: i, of: 44 });
+      await updater.flush();
+      const writes = (queue.stats().byMethod.setProgress ?? 0) - before;
+      assert.ok(writes >= 1 && writes <= 5, `progress writes: ${writes}`);
+      assert.deepEqual((await queue.getJob(id))!.progress, { done: 44, of: 44 });
+    });
+
+    it(
+      'prune() removes completed jobs older than the cutoff and keeps the dead-letter queue',
+      async ({ queue, clock }) => {
+        const worker = queue.worker({ ok: async () => 'ok', bad: async () => { throw new Error('no'); } }, FAST);
+        await queue.addBulk([{ name: 'ok' }, { name: 'ok' }, { name: 'bad', options: { maxAttempts: 1 } }]);
+        await worker.start();
+        await waitFor(async () => (await queue.counts()).completed === 2 && (await queue.counts()).failed === 1, 'three finished jobs');
+        assert.equal(await queue.prune({ olderThan: 60_000 }), 0, 'nothing is old enough yet');
+        clock.advance(60_001);
+        assert.equal(await queue.prune({ olderThan: 60_000 }), 2);
+        assert.deepEqual(await queue.counts(), { pending: 0, running: 0, completed: 0, failed: 1, cancelled: 0 });
+      },
+      { clock: new ManualClock() },
+    );
+
+    it('a handler result JSON cannot hold fails the attempt with a message saying so', async ({ queue }) => {
+      const worker = queue.worker({ big: async () => ({ n: 10n }) }, FAST);
+      const id = await queue.add('big', null, { maxAttempts: 1 });
+      await worker.start();
+      await waitFor(async () => (await queue.getJob(id))!.status === 'failed', 'the job to fail');
+      assert.match((await queue.getJob(id))!.error!, /result\.n is a BigInt/);
+    });
+
+    const logged: string[] = [];
+    it('a listener that throws does not stop the worker; the error goes to the logger', async ({ queue }) => {
+      queue.on('started', () => { throw new Error('listener bug'); });
+      const worker = queue.worker({ ok: async () => 'fine' }, FAST);
+      const [a, b] = await queue.addBulk([{ name: 'ok' }, { name: 'ok' }]);
+      await worker.start();
+      await waitFor(async () => (await queue.counts()).completed === 2, 'both jobs');
+      assert.ok(a && b);
+      assert.equal(logged.filter((m) => /'started' listener threw: listener bug/.test(m)).length, 2);
+    }, {
+      logger: { debug() {}, info() {}, warn: (m) => void logged.push(m), error: (m) => void logged.push(m) },
+    });
+
+    it('a worker in another process picks up jobs added here', async ({ queue, open }) => {
+      const other = await open();
+      const ran: Job[] = [];
+      const worker = other.worker({ remote: async (job) => void ran.push(job) }, { pollMs: 60_000 });
+      await worker.start();
+      await waitFor(() => worker.stats().claims >= 1, 'the first (empty) claim');
+      const id = await queue.add('remote', { from: 'elsewhere' });
+      await waitFor(() => ran.length === 1, 'the job to run in the other process (woken by the change feed, not the 60 s poll)');
+      assert.equal(ran[0]!.id, id);
+    });
+  });
+}
