@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { type Job, openQueue } from '../src/index.ts';
-import { type ChildWorker, exitOf, readLog, spawnLogWorker } from './support/child-worker.ts';
+import { exitWithin, type LogWorker, readLog, startLogWorker } from './support/log-worker.ts';
+import { killAll } from './support/children.ts';
 import { tempDir } from './support/sqlite.ts';
 import { waitFor } from './support/wait.ts';
 
@@ -16,21 +17,21 @@ test('a worker process killed with SIGKILL mid-run: another worker finishes ever
   const url = `sqlite:${join(dir, 'spool.db')}`;
   const log = join(dir, 'jobs.log');
   const queue = await openQueue({ url });
-  let first: ChildWorker | undefined;
+  let first: LogWorker | undefined;
   try {
     const ids = await queue.addBulk(Array.from({ length: JOBS }, (_, i) => ({ name: 'work', data: { i } })));
 
     // The first worker: 3 at a time, 150 ms each, the same short lease as the rescuer so its leases
     // run out quickly once it is dead.
-    first = await spawnLogWorker({ url, log, ms: 150, lease: LEASE_MS, concurrency: 3 });
+    first = await startLogWorker({ url, log, workMs: 150, leaseMs: LEASE_MS, concurrency: 3 });
     const startedNotDone = () => {
       const lines = readLog(log);
       const done = new Set(lines.filter((l) => l.event === 'done').map((l) => l.id));
       return lines.filter((l) => l.event === 'start' && !done.has(l.id));
     };
     await waitFor(async () => (await queue.counts()).completed >= 6 && startedNotDone().length > 0, 'some jobs completed and some in flight');
-    first.child.kill('SIGKILL');
-    assert.deepEqual(await exitOf(first), { code: null, signal: 'SIGKILL' });
+    first.fixture.child.kill('SIGKILL');
+    assert.equal(await exitWithin(first), 'SIGKILL');
 
     // The state at the kill: nothing writes to the file until the rescuer starts.
     const atKill = await queue.listJobs({ limit: 1000 });
@@ -40,7 +41,7 @@ test('a worker process killed with SIGKILL mid-run: another worker finishes ever
     const inFlightByLog = new Set(startedNotDone().map((l) => l.id));
     assert.ok(inFlightByLog.size > 0, 'the kill hit jobs mid-run');
     assert.ok(completedAtKill.size >= 6, 'the first worker completed some jobs');
-    assert.ok(logAtKill.every((l) => l.pid === first!.child.pid), 'only the first worker ran jobs so far');
+    assert.ok(logAtKill.every((l) => l.pid === first!.fixture.child.pid), 'only the first worker ran jobs so far');
     // Every job the log shows in flight is still running in the store, held by a dead worker.
     for (const id of inFlightByLog) assert.ok(runningAtKill.has(id), `job ${id} was started but not done, so it must still be running`);
 
@@ -84,7 +85,7 @@ test('a worker process killed with SIGKILL mid-run: another worker finishes ever
       if (runningAtKill.has(id)) assert.equal(job.processingBy, rescuer.id, `job ${id} was finished by the rescuer`);
     }
   } finally {
-    if (first && first.child.exitCode === null && first.child.signalCode === null) first.child.kill('SIGKILL');
+    if (first) await killAll([first.fixture]);
     await queue.close();
     cleanup();
   }
@@ -95,13 +96,13 @@ test('a job whose last attempt died with its worker process goes to the dead-let
   const url = `sqlite:${join(dir, 'spool.db')}`;
   const log = join(dir, 'jobs.log');
   const queue = await openQueue({ url });
-  let first: ChildWorker | undefined;
+  let first: LogWorker | undefined;
   try {
     const ids = await queue.addBulk(Array.from({ length: 6 }, (_, i) => ({ name: 'work', data: { i }, options: { maxAttempts: 1 } })));
-    first = await spawnLogWorker({ url, log, ms: 150, lease: LEASE_MS, concurrency: 2 });
+    first = await startLogWorker({ url, log, workMs: 150, leaseMs: LEASE_MS, concurrency: 2 });
     await waitFor(() => readLog(log).some((l) => l.event === 'start'), 'a job to start');
-    first.child.kill('SIGKILL');
-    await exitOf(first);
+    first.fixture.child.kill('SIGKILL');
+    assert.equal(await exitWithin(first), 'SIGKILL');
     const done = new Set(readLog(log).filter((l) => l.event === 'done').map((l) => l.id));
     const lost = new Set(readLog(log).filter((l) => l.event === 'start' && !done.has(l.id)).map((l) => l.id));
     assert.ok(lost.size > 0, 'the kill hit a job mid-run');
@@ -134,7 +135,7 @@ test('a job whose last attempt died with its worker process goes to the dead-let
     }
     assert.deepEqual((await queue.listJobs({ status: 'failed' })).map((j) => j.id).sort(), [...lost].sort());
   } finally {
-    if (first && first.child.exitCode === null && first.child.signalCode === null) first.child.kill('SIGKILL');
+    if (first) await killAll([first.fixture]);
     await queue.close();
     cleanup();
   }

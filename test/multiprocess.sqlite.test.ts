@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { type Job, openQueue } from '../src/index.ts';
-import { type ChildWorker, exitOf, readLog, spawnLogWorker } from './support/child-worker.ts';
+import { killAll } from './support/children.ts';
+import { exitWithin, type LogWorker, readLog, startLogWorker } from './support/log-worker.ts';
 import { tempDir } from './support/sqlite.ts';
 import { waitFor } from './support/wait.ts';
 
@@ -13,9 +14,9 @@ test('two worker processes on one file run 2,000 jobs, each exactly once, and bo
   const url = `sqlite:${join(dir, 'spool.db')}`;
   const logs = [join(dir, 'a.log'), join(dir, 'b.log')];
   const queue = await openQueue({ url });
-  const workers: ChildWorker[] = [];
+  const workers: LogWorker[] = [];
   try {
-    for (const log of logs) workers.push(await spawnLogWorker({ url, log, ms: 1, concurrency: 8 }));
+    for (const log of logs) workers.push(await startLogWorker({ url, log, workMs: 1, concurrency: 8 }));
 
     // Half before they have anything to do, half while they run: the workers learn of both from the file.
     const ids = await queue.addBulk(Array.from({ length: JOBS / 2 }, (_, i) => ({ name: 'work', data: { i } })));
@@ -23,8 +24,8 @@ test('two worker processes on one file run 2,000 jobs, each exactly once, and bo
     ids.push(...(await queue.addBulk(Array.from({ length: JOBS / 2 }, (_, i) => ({ name: 'work', data: { i: JOBS / 2 + i } })))));
     await waitFor(async () => (await queue.counts()).completed === JOBS, `all ${JOBS} jobs completed`, 90_000);
 
-    for (const w of workers) w.child.kill('SIGTERM');
-    for (const w of workers) assert.deepEqual(await exitOf(w), { code: 0, signal: null }, 'a worker process stops cleanly on SIGTERM');
+    for (const w of workers) w.fixture.child.kill('SIGTERM');
+    for (const w of workers) assert.equal(await exitWithin(w), 0, 'a worker process stops cleanly on SIGTERM');
 
     assert.deepEqual(await queue.counts(), { pending: 0, running: 0, completed: JOBS, failed: 0, cancelled: 0 });
 
@@ -32,25 +33,25 @@ test('two worker processes on one file run 2,000 jobs, each exactly once, and bo
     const ranBy = new Map<string, number[]>();
     for (const [i, log] of logs.entries()) {
       const lines = readLog(log);
-      assert.ok(lines.every((l) => l.pid === workers[i]!.child.pid));
+      assert.ok(lines.every((l) => l.pid === workers[i]!.fixture.child.pid));
       for (const l of lines) if (l.event === 'done') ranBy.set(l.id, [...(ranBy.get(l.id) ?? []), l.pid]);
       assert.equal(lines.filter((l) => l.event === 'start').length, lines.filter((l) => l.event === 'done').length, `${log}: every start has its done`);
     }
     const duplicates = [...ranBy].filter(([, pids]) => pids.length > 1);
     assert.deepEqual(duplicates, [], 'no job ran twice');
     assert.deepEqual([...ranBy.keys()].sort(), [...ids].sort(), 'the logs together hold every job');
-    const share = workers.map((w) => [...ranBy.values()].filter(([pid]) => pid === w.child.pid).length);
+    const share = workers.map((w) => [...ranBy.values()].filter(([pid]) => pid === w.fixture.child.pid).length);
     t.diagnostic(`jobs run per process: ${share.join(' / ')}`);
     for (const [i, n] of share.entries()) assert.ok(n > 0, `worker process ${i} ran no job (split ${share.join(' / ')})`);
 
     // The store agrees: one attempt each, completed by the process that logged it.
     const jobs = [...(await queue.listJobs({ limit: 1000 })), ...(await queue.listJobs({ limit: 1000, offset: 1000 }))];
     assert.equal(jobs.length, JOBS);
-    const workerOfPid = new Map(workers.map((w) => [w.child.pid!, w.workerId]));
+    const workerOfPid = new Map(workers.map((w) => [w.fixture.child.pid!, w.workerId]));
     const wrong = jobs.filter((j: Job) => j.status !== 'completed' || j.attempts !== 1 || j.processingBy !== workerOfPid.get(ranBy.get(j.id)![0]!));
     assert.deepEqual(wrong.map((j) => ({ id: j.id, status: j.status, attempts: j.attempts, processingBy: j.processingBy })), []);
   } finally {
-    for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
+    await killAll(workers.map((w) => w.fixture));
     await queue.close();
     cleanup();
   }
