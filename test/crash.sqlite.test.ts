@@ -128,6 +128,7 @@ test('a job whose last attempt died with its worker process goes to the dead-let
       if (lost.has(id)) {
         assert.equal(job.status, 'failed', `job ${id} lost its only attempt`);
         assert.match(job.error!, /worker stopped during the last of 1 attempts \(lease expired\)/);
+        assert.equal(job.attempts, 1, 'the lost attempt was its only one');
         assert.equal(starts.filter((l) => l.id === id).length, 1, `job ${id} was not run again`);
       } else {
         assert.equal(job.status, 'completed', `job ${id}`);

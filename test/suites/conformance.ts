@@ -166,6 +166,18 @@ export function storeConformance(kind: string, factory: StoreFactory): void {
         assert.equal((await store.get(first.id))!.processingBy, 'w2');
       });
 
+      it('a job that lost its last attempt with its worker fails with attempts = maxAttempts, not one more', async (store) => {
+        await store.enqueue({ jobs: [newJob({ maxAttempts: 1 })], now: T0 });
+        await claimOne(store, 'dead');
+        // The taker is handed the job (so it can fail it) with attempts 2 of 1, and writes the failure.
+        const again = await claimOne(store, 'w2', T0 + LEASE + 1);
+        assert.equal(again.attempts, 2);
+        await store.finish({ workerId: 'w2', now: T0 + LEASE + 2, outcomes: [{ id: again.id, status: 'failed', error: 'lease expired on the last attempt', errorStack: null }] });
+        const failed = (await store.get(again.id))!;
+        assert.equal(failed.status, 'failed');
+        assert.equal(failed.attempts, 1, 'a failed job never shows more attempts than it was allowed');
+      });
+
       it('carries a batch of outcomes in the same round trip as the next claim', async (store) => {
         await store.enqueue({ jobs: [newJob(), newJob(), newJob()], now: T0 });
         const a = await claimOne(store);
