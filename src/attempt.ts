@@ -47,6 +47,12 @@ export type Settlement =
 export class Attempt {
   /** Latest progress as JSON, when it changed since the last write. */
   dirtyProgress: string | undefined;
+  /**
+   * Progress a tick took to write and has not confirmed yet. The outcome carries it too: on PostgreSQL the
+   * tick and the completion travel on different connections, and a tick that lands after the completion
+   * writes nothing (the job is no longer running), so the last progress would be lost.
+   */
+  sendingProgress: string | undefined;
   private controller: AbortController | undefined;
   private abortReason: AttemptAbort | undefined;
   private settleEarly: ((abort: AttemptAbort) => void) | undefined;
