@@ -47,6 +47,12 @@ export type Settlement =
 export class Attempt {
   /** Latest progress as JSON, when it changed since the last write. */
   dirtyProgress: string | undefined;
+  /**
+   * Progress a tick took to write and has not confirmed yet. The outcome carries it too: on PostgreSQL the
+   * tick and the completion travel on different connections, and a tick that lands after the completion
+   * writes nothing (the job is no longer running), so the last progress would be lost.
+   */
+  sendingProgress: string | undefined;
   private controller: AbortController | undefined;
   private abortReason: AttemptAbort | undefined;
   private settleEarly: ((abort: AttemptAbort) => void) | undefined;
@@ -105,12 +111,20 @@ export class Attempt {
  * Turns a settlement into the outcome to store: the retry/fail decision (attempts left?) and the backoff
  * come from here, not from the store. Returns null when nothing must be written (lease lost).
  */
-export function decideOutcome(job: Job, settlement: Settlement, progressJson: string | undefined, clock: Clock, random?: () => number): Outcome | null {
+export function decideOutcome(
+  job: Job,
+  settlement: Settlement,
+  progressJson: string | undefined,
+  clock: Clock,
+  random?: () => number,
+  /** The queue's maxPayloadBytes: a larger result fails the attempt rather than bloating the row. */
+  maxResultBytes = Number.POSITIVE_INFINITY,
+): Outcome | null {
   const base = { id: job.id, ...(progressJson !== undefined ? { progressJson } : {}) };
   if (settlement.kind === 'returned') {
     let resultJson: string;
     try {
-      resultJson = toJsonText(settlement.value, 'result');
+      resultJson = toJsonText(settlement.value, 'result', maxResultBytes);
     } catch (error) {
       return failure(job, base, error, clock, random);
     }

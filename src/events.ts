@@ -4,6 +4,9 @@ import type { Job } from './job.ts';
 /** What happened to a job. 'progress' fires at every ctx.progress() call in this process, with no write. */
 export type QueueEventType = 'added' | 'started' | 'progress' | 'retrying' | 'completed' | 'failed' | 'cancelled';
 
+/** Every event type, for validating queue.on() (a typo like 'complete' would otherwise never fire). */
+export const QUEUE_EVENT_TYPES: readonly QueueEventType[] = ['added', 'started', 'progress', 'retrying', 'completed', 'failed', 'cancelled'];
+
 /** The payload of every queue event: the job as it is after the change. */
 export interface QueueEvent {
   type: QueueEventType;

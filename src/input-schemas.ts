@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ValidationError } from './errors.ts';
+import { QUEUE_EVENT_TYPES } from './events.ts';
 import { JOB_STATUSES, type TransactionClient } from './job.ts';
 
 /**
@@ -24,19 +25,24 @@ const wholeCount = (what: string, min: number, max: number) =>
 /** Job names: what a handler map is keyed by, and what URLs and metrics labels carry. */
 export const jobNameSchema = z
   .string({ error: 'must be a string' })
-  .min(1, 'must not be empty')
+  .min(1, { message: 'must not be empty', abort: true })
   .max(200, 'must be at most 200 characters')
   .regex(/^[A-Za-z0-9_.:@/-]+$/, 'may contain only letters, digits and _ . : @ / -');
 
 const backoffSchema = z.discriminatedUnion(
   'type',
   [
-    z.strictObject({
-      type: z.literal('exponential'),
-      delay: wholeMs('the first retry delay', 0),
-      maxDelay: wholeMs('the longest retry delay', 0).optional(),
-      jitter: z.boolean({ error: 'must be true or false' }).optional(),
-    }),
+    z
+      .strictObject({
+        type: z.literal('exponential'),
+        delay: wholeMs('the first retry delay', 0),
+        maxDelay: wholeMs('the longest retry delay', 0).optional(),
+        jitter: z.boolean({ error: 'must be true or false' }).optional(),
+      })
+      .refine((b) => b.maxDelay === undefined || b.maxDelay >= b.delay, {
+        path: ['maxDelay'],
+        message: 'must be at least delay (the first retry delay); raise maxDelay or lower delay',
+      }),
     z.strictObject({
       type: z.literal('fixed'),
       delay: wholeMs('the retry delay', 0),
@@ -63,7 +69,8 @@ export const jobOptionsSchema = z
       .optional(),
   })
   .refine((o) => o.delay === undefined || o.runAt === undefined, {
-    message: 'give delay or runAt, not both',
+    path: ['runAt'],
+    message: 'cannot be given together with delay; give delay (ms from now) or runAt (a Date), not both',
   });
 
 /** Filter of queue.listJobs(). */
@@ -108,6 +115,9 @@ export const progressUpdaterOptionsSchema = z.strictObject({
   maxBatchSize: wholeCount('how many queued updates force a write', 1, 100_000).optional(),
 });
 
+/** The event type of queue.on(), off() and once(). */
+export const eventTypeSchema = z.enum(QUEUE_EVENT_TYPES as [string, ...string[]], { error: `must be one of ${QUEUE_EVENT_TYPES.join(', ')}` });
+
 /** Job ids as the API hands them out. */
 export const jobIdSchema = z.string({ error: 'must be a job id string' }).min(1, 'must not be empty').max(64, 'must be at most 64 characters');
 
@@ -118,16 +128,72 @@ export const jobIdSchema = z.string({ error: 'must be a job id string' }).min(1,
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown, field: string): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  throw new ValidationError(result.error.issues.map((issue) => describeIssue(issue, input, field)));
+  throw new ValidationError(result.error.issues.map((issue) => describeIssue(issue, schema, input, field)));
 }
 
-function describeIssue(issue: z.core.$ZodIssue, input: unknown, field: string): string {
+function describeIssue(issue: z.core.$ZodIssue, schema: z.ZodType, input: unknown, field: string): string {
   const path = [field, ...issue.path.map(String)].filter(Boolean).join('.');
   if (issue.code === 'unrecognized_keys') {
-    return `${path} has unknown option${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}; check the spelling against the documented options`;
+    const known = knownKeys(schema, input, issue.path);
+    const keys = issue.keys.map((key) => {
+      const near = nearest(key, known);
+      return near ? `${JSON.stringify(key)} (did you mean ${JSON.stringify(near)}?)` : JSON.stringify(key);
+    });
+    const fix = known.length > 0 ? `the options are ${known.join(', ')}` : 'check the spelling against the documented options';
+    return `${path} has unknown option${keys.length > 1 ? 's' : ''} ${keys.join(', ')}; ${fix}`;
   }
   const received = valueAt(input, issue.path);
-  return `${path} ${issue.message}, got ${describeValue(received)}`;
+  // Zod's own wording ("Invalid input: expected object, received number") for the few types we give no message.
+  const message = issue.code === 'invalid_type' && issue.message.startsWith('Invalid input') ? `must be ${article(issue.expected)}` : issue.message;
+  return `${path} ${message}, got ${describeValue(received)}`;
+}
+
+/**
+ * The keys a strict object schema accepts at `path`, for "the options are …" hints; [] when unknown.
+ * A discriminated union (backoff) answers with the keys of the variant the input's discriminator names.
+ */
+function knownKeys(schema: z.ZodType, input: unknown, path: readonly PropertyKey[]): string[] {
+  let current: unknown = schema;
+  let value = input;
+  for (const key of [...path, null]) {
+    while (current instanceof z.ZodOptional) current = current.unwrap();
+    if (current instanceof z.ZodDiscriminatedUnion) {
+      const tag = current._zod.def.discriminator;
+      const wanted = (value as Record<string, unknown> | null)?.[tag];
+      current = current.options.find((o) => o instanceof z.ZodObject && (o.shape[tag] as z.ZodLiteral | undefined)?.value === wanted);
+    }
+    if (!(current instanceof z.ZodObject)) return [];
+    if (key === null) return Object.keys(current.shape);
+    current = current.shape[String(key)];
+    value = (value as Record<PropertyKey, unknown> | null)?.[key];
+  }
+  return [];
+}
+
+/** The likeliest meant key: the fewest edits apart (at most two), else one containing the other. */
+function nearest(typed: string, known: string[]): string | undefined {
+  const a = typed.toLowerCase();
+  const scored = known
+    .map((k) => ({ k, d: editDistance(a, k.toLowerCase()) }))
+    .filter(({ k, d }) => d <= 2 || (a.length >= 4 && k.toLowerCase().includes(a)))
+    .sort((x, y) => x.d - y.d);
+  return scored[0]?.k;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = row;
+  }
+  return previous[b.length]!;
+}
+
+function article(type: string): string {
+  return type === 'object' || type === 'array' ? `an ${type}` : `a ${type}`;
 }
 
 function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {

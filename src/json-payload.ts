@@ -9,7 +9,7 @@ export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
  * `undefined` at the top becomes null; undefined object fields are dropped, as JSON does.
  */
 export function toJsonText(value: unknown, field: string, maxBytes = Number.POSITIVE_INFINITY): string {
-  const problem = findNonJson(value, field, new Set());
+  const problem = findNonJson(value, field, new Set(), 0);
   if (problem) throw new ValidationError([problem]);
   const text = JSON.stringify(value === undefined ? null : value);
   const bytes = Buffer.byteLength(text);
@@ -21,7 +21,13 @@ export function toJsonText(value: unknown, field: string, maxBytes = Number.POSI
   return text;
 }
 
-function findNonJson(value: unknown, path: string, seen: Set<object>): string | null {
+/**
+ * Deepest nesting accepted. Without a limit, data nested ~10,000 deep overflowed the stack here (a
+ * RangeError, not a ValidationError); 256 is far beyond real job data and far below the stack limit.
+ */
+const MAX_DEPTH = 256;
+
+function findNonJson(value: unknown, path: string, seen: Set<object>, depth: number): string | null {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -38,6 +44,7 @@ function findNonJson(value: unknown, path: string, seen: Set<object>): string | 
   if (value === null) return null;
   const object = value as object;
   if (seen.has(object)) return `${path} refers back to itself (a circular structure); send a tree of plain data`;
+  if (depth >= MAX_DEPTH) return `${path.slice(0, 40)}… is nested more than ${MAX_DEPTH} levels deep; send flatter data`;
   if (object instanceof Date) {
     return Number.isNaN(object.getTime()) ? `${path} is an invalid Date; send a valid date or an ISO string` : null;
   }
@@ -49,14 +56,15 @@ function findNonJson(value: unknown, path: string, seen: Set<object>): string | 
     }
   }
   seen.add(object);
+  // Array.from, not map: map skips the holes of a sparse array ([1, , 3]), which JSON turns into null.
   const entries: [string, unknown][] = Array.isArray(object)
-    ? object.map((v, i) => [`[${i}]`, v])
+    ? Array.from(object, (v, i): [string, unknown] => [`[${i}]`, v])
     : Object.entries(object).map(([k, v]) => [`.${k}`, v]);
   for (const [suffix, child] of entries) {
     if (Array.isArray(object) && child === undefined) {
-      return `${path}${suffix} is undefined, which JSON turns into null in arrays; send null`;
+      return `${path}${suffix} is undefined (or a hole), which JSON turns into null in arrays; send null`;
     }
-    const problem = findNonJson(child, path + suffix, seen);
+    const problem = findNonJson(child, path + suffix, seen, depth + 1);
     if (problem) return problem;
   }
   seen.delete(object);

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { type Clock, systemClock } from './clock.ts';
 import { ValidationError } from './errors.ts';
-import { parseInput } from './input-schemas.ts';
+import { describeValue, parseInput } from './input-schemas.ts';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from './json-payload.ts';
 import { defaultLogger, type Logger } from './logger.ts';
 import { Queue } from './queue.ts';
@@ -48,6 +48,9 @@ const openOptionsSchema = z.strictObject({
  * the `url` given, then env SPOOL_DATABASE_URL, then sqlite:./spool.db.
  */
 export async function openQueue(urlOrOptions: string | OpenQueueOptions = {}): Promise<Queue> {
+  if (typeof urlOrOptions !== 'string' && (typeof urlOrOptions !== 'object' || urlOrOptions === null)) {
+    throw new ValidationError([`openQueue() takes a database URL string or an options object { url, … }, got ${describeValue(urlOrOptions)}`]);
+  }
   const options = parseInput(openOptionsSchema, typeof urlOrOptions === 'string' ? { url: urlOrOptions } : urlOrOptions, 'options');
   const url = options.url ?? process.env.SPOOL_DATABASE_URL ?? DEFAULT_DATABASE_URL;
   const store = await openStore(url, options);

@@ -1,4 +1,5 @@
 import { parseInput, progressUpdaterOptionsSchema, jobIdSchema } from './input-schemas.ts';
+import { toJsonText } from './json-payload.ts';
 import type { Queue } from './queue.ts';
 
 /** Options of createBatchedProgressUpdater(). */
@@ -11,7 +12,10 @@ export interface BatchedProgressUpdaterOptions {
 
 /** Coalesces progress written from outside a handler: only the latest value is written, once per batch. */
 export interface BatchedProgressUpdater {
-  /** Keeps `progress` as the latest value; writes nothing now unless maxBatchSize updates are waiting. */
+  /**
+   * Keeps `progress` as the latest value; writes nothing now unless maxBatchSize updates are waiting.
+   * Throws ValidationError at once for a value JSON cannot carry (BigInt, cycles, …).
+   */
   queue(progress: unknown): void;
   /** Writes the latest queued value now (one statement), if any. */
   flush(): Promise<void>;
@@ -53,6 +57,8 @@ export function createBatchedProgressUpdater(
 
   return {
     queue(progress) {
+      // Refuse non-JSON progress here, where the caller sees it: the timed flush has no caller to throw to.
+      toJsonText(progress, 'progress');
       latest = { value: progress };
       queued++;
       if (queued >= maxBatchSize) void flush().catch(() => {});

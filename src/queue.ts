@@ -5,6 +5,8 @@ import { ValidationError } from './errors.ts';
 import { QueueEvents, type QueueEventType, type QueueListener } from './events.ts';
 import {
   countsFilterSchema,
+  describeValue,
+  eventTypeSchema,
   jobIdSchema,
   jobNameSchema,
   jobOptionsSchema,
@@ -197,17 +199,17 @@ export class Queue {
 
   /** Listens to job events of this process ('added', 'started', 'progress', 'retrying', 'completed', 'failed', 'cancelled'). */
   on(type: QueueEventType, listener: QueueListener): this {
-    this.events.on(type, listener);
+    this.events.on(checkEventType(type), checkListener(type, listener));
     return this;
   }
 
   off(type: QueueEventType, listener: QueueListener): this {
-    this.events.off(type, listener);
+    this.events.off(checkEventType(type), checkListener(type, listener));
     return this;
   }
 
   once(type: QueueEventType, listener: QueueListener): this {
-    this.events.once(type, listener);
+    this.events.once(checkEventType(type), checkListener(type, listener));
     return this;
   }
 
@@ -273,6 +275,18 @@ export class Queue {
   private assertOpen(): void {
     if (this.closed) throw new ValidationError(['the queue is closed; open a new one with openQueue()']);
   }
+}
+
+/** A typo ('complete') would otherwise register a listener that never fires. */
+function checkEventType(type: QueueEventType): QueueEventType {
+  return parseInput(eventTypeSchema, type, 'event type') as QueueEventType;
+}
+
+function checkListener(type: unknown, listener: QueueListener): QueueListener {
+  if (typeof listener !== 'function') {
+    throw new ValidationError([`the listener of '${String(type)}' must be a function (event) => void, got ${describeValue(listener)}`]);
+  }
+  return listener;
 }
 
 function newJobSnapshot(id: string, job: NewJob, now: number): Job {

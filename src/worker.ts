@@ -305,7 +305,8 @@ export class Worker {
       this.attempts.delete(job.id);
       const ran = performance.now() - began;
       this.meanRunMs = Number.isFinite(this.meanRunMs) ? this.meanRunMs * 0.9 + ran * 0.1 : ran;
-      const outcome = decideOutcome(job, settlement, attempt.dirtyProgress, this.deps.clock);
+      const progressJson = attempt.dirtyProgress ?? attempt.sendingProgress;
+      const outcome = decideOutcome(job, settlement, progressJson, this.deps.clock, undefined, this.deps.maxPayloadBytes);
       if (outcome) this.settle(job, outcome);
       this.startBuffered();
       if (this.attempts.size === 0) this.idle?.resolve();
@@ -353,7 +354,10 @@ export class Worker {
     const attempts = [...this.attempts.values()];
     const buffered = this.buffer.map((job) => job.id);
     const progress = attempts.flatMap((a) => (a.dirtyProgress === undefined ? [] : [{ id: a.job.id, json: a.dirtyProgress }]));
-    for (const a of attempts) a.dirtyProgress = undefined;
+    for (const a of attempts) {
+      if (a.dirtyProgress !== undefined) a.sendingProgress = a.dirtyProgress;
+      a.dirtyProgress = undefined;
+    }
     try {
       const { cancelled, lost } = await this.store.tick({
         workerId: this.id,
@@ -363,12 +367,16 @@ export class Worker {
         progress,
       });
       this.counters.ticks++;
+      for (const a of attempts) a.sendingProgress = undefined;
       for (const id of cancelled) this.onCancel(id);
       for (const id of lost) this.onDelete(id);
     } catch (error) {
       // Keep the progress for the next tick, unless newer progress arrived meanwhile.
       const sent = new Map(progress.map((p) => [p.id, p.json]));
-      for (const a of attempts) if (a.dirtyProgress === undefined && sent.has(a.job.id)) a.dirtyProgress = sent.get(a.job.id);
+      for (const a of attempts) {
+        if (a.dirtyProgress === undefined && sent.has(a.job.id)) a.dirtyProgress = sent.get(a.job.id);
+        a.sendingProgress = undefined;
+      }
       this.deps.logger.warn(`worker ${this.id} tick failed; leases are extended at the next one: ${(error as Error).message}`);
     } finally {
       this.ticking = false;

@@ -166,6 +166,18 @@ export function storeConformance(kind: string, factory: StoreFactory): void {
         assert.equal((await store.get(first.id))!.processingBy, 'w2');
       });
 
+      it('a job that lost its last attempt with its worker fails with attempts = maxAttempts, not one more', async (store) => {
+        await store.enqueue({ jobs: [newJob({ maxAttempts: 1 })], now: T0 });
+        await claimOne(store, 'dead');
+        // The taker is handed the job (so it can fail it) with attempts 2 of 1, and writes the failure.
+        const again = await claimOne(store, 'w2', T0 + LEASE + 1);
+        assert.equal(again.attempts, 2);
+        await store.finish({ workerId: 'w2', now: T0 + LEASE + 2, outcomes: [{ id: again.id, status: 'failed', error: 'lease expired on the last attempt', errorStack: null }] });
+        const failed = (await store.get(again.id))!;
+        assert.equal(failed.status, 'failed');
+        assert.equal(failed.attempts, 1, 'a failed job never shows more attempts than it was allowed');
+      });
+
       it('carries a batch of outcomes in the same round trip as the next claim', async (store) => {
         await store.enqueue({ jobs: [newJob(), newJob(), newJob()], now: T0 });
         const a = await claimOne(store);
@@ -298,8 +310,13 @@ export function storeConformance(kind: string, factory: StoreFactory): void {
         await store.enqueue({ jobs: [newJob({ uniqueKey: 'u' })], now: T0 });
         const job = await claimOne(store);
         await store.finish({ workerId: 'w1', now: T0, outcomes: [{ id: job.id, status: 'failed', error: 'x', errorStack: null }] });
-        await store.enqueue({ jobs: [newJob({ uniqueKey: 'u' })], now: T0 });
-        await assert.rejects(store.transition({ id: job.id, op: 'retry', now: T0 }), JobStateError);
+        const [holder] = await store.enqueue({ jobs: [newJob({ uniqueKey: 'u' })], now: T0 });
+        await assert.rejects(store.transition({ id: job.id, op: 'retry', now: T0 }), (e: unknown) => {
+          assert.ok(e instanceof JobStateError);
+          assert.equal(e.status, 'failed');
+          assert.match(e.message, new RegExp(`cannot retry job ${job.id}: its uniqueKey "u" is held by job ${holder}`));
+          return true;
+        });
         assert.equal((await store.get(job.id))!.status, 'failed');
       });
 

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
-import { JobStateError, StoreError, ValidationError } from '../../errors.ts';
+import { StoreError, ValidationError } from '../../errors.ts';
 import { JOB_STATUSES, type Job, type JobCounts, type JobStatus, type TransactionClient } from '../../job.ts';
 import { defaultLogger, type Logger } from '../../logger.ts';
 import { compareIds, orderEnqueuedIds } from '../enqueue-ids.ts';
 import { StatementCounter } from '../statement-counter.ts';
 import type { ClaimParams, ClaimResult, FeedEvent, ListFilter, NewJob, Outcome, Store, StoreStats, TickParams, TickResult, TransitionOp } from '../store.ts';
-import { transitionRefused } from '../transition-error.ts';
+import { transitionRefused, uniqueKeyHeld } from '../transition-error.ts';
 import { NotifyFeed } from './notify-feed.ts';
 import { type JobRow, rowToJob } from './rows.ts';
 import { migrate, SCHEMA_NAME } from './schema.ts';
@@ -221,7 +221,11 @@ export class PostgresStore implements Store {
         [row] = await this.run<JobRow>('transition', `${p.op} job ${p.id}`, statement, p.op === 'delete' ? [p.id] : [p.id, p.now]);
       } catch (error) {
         if (isUniqueViolation(error)) {
-          throw new JobStateError(p.id, 'failed', `cannot retry job ${p.id}: another pending or running job holds its uniqueKey`);
+          // Failure path only: read the job and the holder of its key, so the message names both.
+          const current = await this.get(p.id);
+          const key = current?.uniqueKey ?? null;
+          const found = key === null ? [] : await this.run<{ id: string; unique_key: string }>('transition', 'look up unique keys', this.sql.idsByUniqueKey, [[key]]);
+          throw uniqueKeyHeld(p.id, current, found[0]?.id);
         }
         throw error;
       }

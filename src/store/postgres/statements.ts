@@ -76,7 +76,8 @@ export function buildStatements(schema: string, channel: string) {
            error = CASE WHEN o.status IN ('retry', 'failed', 'cancelled') THEN o.error ELSE j.error END,
            error_stack = CASE WHEN o.status IN ('retry', 'failed', 'cancelled') THEN o.error_stack ELSE j.error_stack END,
            run_at = CASE WHEN o.status = 'retry' THEN to_timestamp(o.run_at / 1000) ELSE j.run_at END,
-           attempts = CASE WHEN o.status = 'released' THEN j.attempts - 1 ELSE j.attempts END,
+           attempts = CASE WHEN o.status = 'released' THEN j.attempts - 1
+                           WHEN o.status = 'failed' THEN LEAST(j.attempts, j.max_attempts) ELSE j.attempts END,
            completed_at = CASE WHEN o.status IN ('completed', 'failed', 'cancelled') THEN ${ts('$3')} END,
            lease_until = NULL,
            cancel_requested = false

@@ -1,12 +1,12 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { JobStateError, StoreError, ValidationError } from '../../errors.ts';
+import { StoreError, ValidationError } from '../../errors.ts';
 import { JOB_STATUSES, type Job, type JobCounts, type JobStatus } from '../../job.ts';
 import { orderEnqueuedIds } from '../enqueue-ids.ts';
 import { StatementCounter } from '../statement-counter.ts';
 import type { ClaimParams, ClaimResult, FeedEvent, ListFilter, NewJob, Outcome, Store, StoreStats, TickParams, TickResult, TransitionOp } from '../store.ts';
-import { transitionRefused } from '../transition-error.ts';
+import { transitionRefused, uniqueKeyHeld } from '../transition-error.ts';
 import { DataVersionFeed } from './data-version-feed.ts';
 import { type ClaimedRow, claimedRowToJob, type JobRow, rowToJob } from './rows.ts';
 import { migrate } from './schema.ts';
@@ -41,15 +41,22 @@ export class SqliteStore implements Store {
   private readonly claimTx: (p: ClaimParams) => ClaimResult;
 
   constructor(options: SqliteStoreOptions) {
-    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+    let db: Database.Database | undefined;
     try {
-      this.db = new Database(options.path);
-      this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma(`synchronous = ${options.durability === 'normal' ? 'NORMAL' : 'FULL'}`);
-      migrate(this.db);
+      if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+      db = new Database(options.path);
+      db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
+      db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${options.durability === 'normal' ? 'NORMAL' : 'FULL'}`);
+      migrate(db);
+      this.db = db;
     } catch (cause) {
-      throw new StoreError(`could not open SQLite database ${options.path}: ${(cause as Error).message}`, { cause });
+      // Don't leak the handle of a file we refuse (not a database, or a migration that failed).
+      if (db?.open) db.close();
+      throw new StoreError(
+        `could not open SQLite database ${options.path}: ${(cause as Error).message}; check that the URL names a Spool database file in a writable directory`,
+        { cause },
+      );
     }
     this.stmt = prepareAll(this.db);
     this.feed = new DataVersionFeed(this.db);
@@ -78,13 +85,16 @@ export class SqliteStore implements Store {
     return orderEnqueuedIds(
       p.jobs,
       rows.map((r) => ({ id: String(r.id), uniqueKey: r.unique_key })),
-      async (keys) => {
-        const found = this.run('enqueue', 1, 'look up unique keys', () =>
-          this.stmt.idsByUniqueKey.all({ keys: JSON.stringify(keys) }) as { id: number; unique_key: string }[],
-        );
-        return new Map(found.map((r) => [r.unique_key, String(r.id)]));
-      },
+      (keys) => this.holdersOf(keys, 'enqueue'),
     );
+  }
+
+  /** The pending or running job holding each key, one statement. */
+  private async holdersOf(keys: string[], method = 'transition'): Promise<Map<string, string>> {
+    const found = this.run(method, 1, 'look up unique keys', () =>
+      this.stmt.idsByUniqueKey.all({ keys: JSON.stringify(keys) }) as { id: number; unique_key: string }[],
+    );
+    return new Map(found.map((r) => [r.unique_key, String(r.id)]));
   }
 
   async claim(p: ClaimParams): Promise<ClaimResult> {
@@ -178,7 +188,9 @@ export class SqliteStore implements Store {
         );
       } catch (error) {
         if (isUniqueViolation(error)) {
-          throw new JobStateError(p.id, 'failed', `cannot retry job ${p.id}: another pending or running job holds its uniqueKey`);
+          const current = await this.get(p.id);
+          const holders = current?.uniqueKey ? await this.holdersOf([current.uniqueKey]) : new Map<string, string>();
+          throw uniqueKeyHeld(p.id, current, current?.uniqueKey ? holders.get(current.uniqueKey) : undefined);
         }
         throw error;
       }

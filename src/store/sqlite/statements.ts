@@ -82,7 +82,8 @@ export const FINISH = `
          error = CASE WHEN o.status IN ('retry', 'failed', 'cancelled') THEN o.error ELSE spool_jobs.error END,
          error_stack = CASE WHEN o.status IN ('retry', 'failed', 'cancelled') THEN o.error_stack ELSE spool_jobs.error_stack END,
          run_at = CASE o.status WHEN 'retry' THEN o.run_at ELSE spool_jobs.run_at END,
-         attempts = CASE o.status WHEN 'released' THEN spool_jobs.attempts - 1 ELSE spool_jobs.attempts END,
+         attempts = CASE o.status WHEN 'released' THEN spool_jobs.attempts - 1
+                                  WHEN 'failed' THEN min(spool_jobs.attempts, spool_jobs.max_attempts) ELSE spool_jobs.attempts END,
          completed_at = CASE WHEN o.status IN ('completed', 'failed', 'cancelled') THEN @now END,
          lease_until = NULL,
          cancel_requested = 0
