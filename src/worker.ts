@@ -102,6 +102,8 @@ export class Worker {
   private outcomes: Outcome[] = [];
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private drained = false;
+  /** Bumped by every reason to look for work; a claim that came back short marks the worker drained only if none arrived while it ran. */
+  private wakeSeq = 0;
   private wakeUp: (() => void) | undefined;
   private loopDone: Promise<void> = Promise.resolve();
   private stopping: Promise<void> | undefined;
@@ -228,6 +230,7 @@ export class Worker {
       // signal (local add, feed, poll) says there may be work: 10 deep scans went from 19 to 11 statements.
       const limit = wantClaim ? room : 0;
       try {
+        const seq = this.wakeSeq;
         const { jobs, finished } = await this.store.claim({
           names: this.names,
           limit,
@@ -239,7 +242,8 @@ export class Worker {
         failures = 0;
         if (limit > 0) {
           this.counters.claims++;
-          this.drained = jobs.length < limit;
+          // A wake-up that arrived during the claim (a NOTIFY of a commit the claim may not have seen) wins.
+          this.drained = jobs.length < limit && this.wakeSeq === seq;
         }
         this.afterFinish(outcomes, finished);
         this.buffer.push(...jobs);
@@ -385,10 +389,8 @@ export class Worker {
 
   private readonly onRunnable = (runAt: number): void => {
     if (this.state !== 'running') return;
-    if (runAt <= this.deps.clock.now()) {
-      this.drained = false;
-      this.nudge();
-    } else this.wakeAt(runAt);
+    if (runAt <= this.deps.clock.now()) this.lookForWork();
+    else this.wakeAt(runAt);
   };
 
   /** Another process added or retried jobs (or, on SQLite, committed anything): look for work now. */
@@ -421,10 +423,16 @@ export class Worker {
   private wakeAt(runAt: number): void {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
-      this.drained = false;
-      this.nudge();
+      this.lookForWork();
     }, Math.max(0, runAt - this.deps.clock.now()));
     this.timers.add(timer);
+  }
+
+  /** There may be runnable jobs: claim again, even if the last claim came back short. */
+  private lookForWork(): void {
+    this.wakeSeq++;
+    this.drained = false;
+    this.nudge();
   }
 
   /** Wakes the loop; completions settling in the same turn are written together. */
@@ -444,6 +452,7 @@ export class Worker {
       if (ms !== undefined) {
         timer = setTimeout(() => {
           this.wakeUp = undefined;
+          this.wakeSeq++;
           this.drained = false;
           resolve();
         }, ms);

@@ -29,7 +29,6 @@ export class NotifyFeed {
   private client: pg.Client | undefined;
   private generation = 0;
   private active = false;
-  private connectedOnce = false;
   private failures = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private waiters: (() => void)[] = [];
@@ -61,7 +60,6 @@ export class NotifyFeed {
     clearTimeout(this.retryTimer);
     const client = this.client;
     this.client = undefined;
-    this.connectedOnce = false;
     if (client) await client.end().catch(() => {});
   }
 
@@ -105,10 +103,10 @@ export class NotifyFeed {
     }
     this.client = client;
     this.failures = 0;
-    const reconnected = this.connectedOnce;
-    this.connectedOnce = true;
     for (const resolve of this.waiters.splice(0)) resolve();
-    if (reconnected) this.emit([{ type: 'external' }]);
+    // Changes committed between watch() and this LISTEN were never heard, on the first connection as on a
+    // reconnect: listeners re-read (a worker claims once more), so a job added meanwhile waits for no poll.
+    this.emit([{ type: 'external' }]);
   }
 
   private deliver(payload: string | undefined): void {
