@@ -104,6 +104,12 @@ export class Worker {
   private drained = false;
   /** Bumped by every reason to look for work; a claim that came back short marks the worker drained only if none arrived while it ran. */
   private wakeSeq = 0;
+  private claimInFlight: Promise<void> | undefined;
+  private finishInFlight: Promise<void> | undefined;
+  /** Consecutive failed store calls, and when the next may be tried (performance.now() ms). */
+  private failures = 0;
+  private retryAt = 0;
+  private gaveUp = false;
   private wakeUp: (() => void) | undefined;
   private loopDone: Promise<void> = Promise.resolve();
   private stopping: Promise<void> | undefined;
@@ -201,67 +207,102 @@ export class Worker {
   }
 
   /**
-   * The claim loop: write outcomes and claim in one round trip, then wait for a reason to go on.
-   * It claims when the prefetch buffer is at most half full and slots or buffer room are free; it writes
-   * outcomes with that claim, or alone once FLUSH_BATCH are waiting or the oldest waited FLUSH_DELAY_MS.
+   * The claim loop. It claims when the prefetch buffer is at most half full and slots or buffer room are
+   * free, carrying the outcomes waiting so far in the same round trip; it writes outcomes alone once
+   * FLUSH_BATCH wait or the oldest waited FLUSH_DELAY_MS. At most one claim and one finish are in flight at
+   * once, so a worker uses one or two connections, and on PostgreSQL the database claims the next batch
+   * while it writes the last one (the overlap of the issue's raw-SQL floor).
    */
   private async loop(): Promise<void> {
-    let failures = 0;
     for (;;) {
       const claiming = this.state === 'running';
+      const backingOff = performance.now() < this.retryAt;
       const prefetch = this.prefetchSize();
       const room = this.opts.concurrency + prefetch - this.attempts.size - this.buffer.length;
       const wantClaim = claiming && !this.drained && room > 0 && this.buffer.length <= prefetch / 2;
       const wantFlush =
         this.outcomes.length > 0 &&
-        (wantClaim || !claiming || prefetch === 0 || this.outcomes.length >= FLUSH_BATCH || performance.now() >= this.flushBy);
-      if (!wantClaim && !wantFlush) {
-        if (this.state === 'stopping' && this.attempts.size === 0 && this.buffer.length === 0 && this.outcomes.length === 0) return;
+        (!claiming || prefetch === 0 || this.outcomes.length >= FLUSH_BATCH || performance.now() >= this.flushBy);
+      if (!backingOff && wantClaim && !this.claimInFlight) {
+        this.claimInFlight = this.claimAndFinish(room, this.finishInFlight ? [] : this.takeOutcomes());
+      } else if (!backingOff && wantFlush && !this.finishInFlight) {
+        this.finishInFlight = this.finishOnly(this.takeOutcomes());
+      } else {
+        const inFlight = this.claimInFlight !== undefined || this.finishInFlight !== undefined;
+        const settledDown = this.attempts.size === 0 && this.buffer.length === 0 && this.outcomes.length === 0;
+        if (this.state === 'stopping' && !inFlight && settledDown) return;
+        if (this.state === 'stopping' && this.gaveUp && !inFlight) return;
         const untilFlush = this.outcomes.length > 0 ? Math.max(0, this.flushBy - performance.now()) : undefined;
-        await this.sleep(untilFlush ?? (claiming && this.drained ? this.opts.pollMs : undefined));
-        continue;
+        const untilRetry = backingOff ? this.retryAt - performance.now() : undefined;
+        const poll = claiming && this.drained && !inFlight ? this.opts.pollMs : undefined;
+        const waits = [untilFlush, untilRetry, poll].filter((ms): ms is number => ms !== undefined);
+        await this.sleep(waits.length > 0 ? Math.min(...waits) : undefined);
       }
-      const outcomes = wantFlush ? this.outcomes : [];
-      if (wantFlush) {
-        this.outcomes = [];
-        this.flushBy = Number.POSITIVE_INFINITY;
-      }
-      // A drained worker (its last claim came back short) writes outcomes without claiming, until a
-      // signal (local add, feed, poll) says there may be work: 10 deep scans went from 19 to 11 statements.
-      const limit = wantClaim ? room : 0;
-      try {
-        const seq = this.wakeSeq;
-        const { jobs, finished } = await this.store.claim({
-          names: this.names,
-          limit,
-          workerId: this.id,
-          leaseMs: this.opts.leaseMs,
-          now: this.deps.clock.now(),
-          finish: outcomes,
-        });
-        failures = 0;
-        if (limit > 0) {
-          this.counters.claims++;
-          // A wake-up that arrived during the claim (a NOTIFY of a commit the claim may not have seen) wins.
-          this.drained = jobs.length < limit && this.wakeSeq === seq;
-        }
-        this.afterFinish(outcomes, finished);
-        this.buffer.push(...jobs);
-        this.startBuffered();
-      } catch (error) {
-        failures++;
-        this.outcomes = [...outcomes, ...this.outcomes];
-        this.deps.logger.error(`worker ${this.id} could not claim or finish jobs (attempt ${failures}): ${(error as Error).message}`);
-        if (this.state === 'stopping' && failures >= 3) {
-          // The leases run out and another worker runs these jobs again: at-least-once still holds.
-          this.deps.logger.error(`worker ${this.id} gave up writing ${this.outcomes.length} outcomes while stopping`);
-          this.outcomes = [];
-          this.buffer = [];
-          this.attempts.clear();
-          return;
-        }
-        await this.sleep(Math.min(100 * 2 ** failures, 5_000));
-      }
+    }
+  }
+
+  private takeOutcomes(): Outcome[] {
+    const outcomes = this.outcomes;
+    this.outcomes = [];
+    this.flushBy = Number.POSITIVE_INFINITY;
+    return outcomes;
+  }
+
+  /** One round trip: write `outcomes`, claim up to `limit` jobs into the buffer. */
+  private async claimAndFinish(limit: number, outcomes: Outcome[]): Promise<void> {
+    const seq = this.wakeSeq;
+    try {
+      const { jobs, finished } = await this.store.claim({
+        names: this.names,
+        limit,
+        workerId: this.id,
+        leaseMs: this.opts.leaseMs,
+        now: this.deps.clock.now(),
+        finish: outcomes,
+      });
+      this.failures = 0;
+      this.counters.claims++;
+      // A drained worker (its last claim came back short) claims again only when a signal (local add, feed,
+      // poll) says there may be work; a wake-up that arrived during this claim wins over its short answer.
+      this.drained = jobs.length < limit && this.wakeSeq === seq;
+      this.afterFinish(outcomes, finished);
+      this.buffer.push(...jobs);
+      this.startBuffered();
+    } catch (error) {
+      this.storeFailed(error, outcomes, 'claim or finish jobs');
+    } finally {
+      this.claimInFlight = undefined;
+      this.nudge();
+    }
+  }
+
+  /** One round trip: write `outcomes`. */
+  private async finishOnly(outcomes: Outcome[]): Promise<void> {
+    try {
+      const finished = await this.store.finish({ workerId: this.id, now: this.deps.clock.now(), outcomes });
+      this.failures = 0;
+      this.afterFinish(outcomes, finished);
+    } catch (error) {
+      this.storeFailed(error, outcomes, 'finish jobs');
+    } finally {
+      this.finishInFlight = undefined;
+      this.nudge();
+    }
+  }
+
+  /** Keeps unwritten outcomes for the next try and backs off; while stopping, gives up after three tries. */
+  private storeFailed(error: unknown, outcomes: Outcome[], what: string): void {
+    this.failures++;
+    this.outcomes = [...outcomes, ...this.outcomes];
+    this.retryAt = performance.now() + Math.min(100 * 2 ** this.failures, 5_000);
+    this.deps.logger.error(`worker ${this.id} could not ${what} (attempt ${this.failures}): ${(error as Error).message}`);
+    if (this.state === 'stopping' && this.failures >= 3) {
+      // The leases run out and another worker runs these jobs again: at-least-once still holds.
+      this.deps.logger.error(`worker ${this.id} gave up writing ${this.outcomes.length} outcomes while stopping`);
+      this.outcomes = [];
+      this.buffer = [];
+      this.attempts.clear();
+      this.gaveUp = true;
     }
   }
 
