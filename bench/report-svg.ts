@@ -32,7 +32,7 @@ export function renderSvg(r: BenchResults): string {
       const cy = y + barH / 2;
       out.push(`<line x1="${x(b.min).toFixed(1)}" x2="${x(b.max).toFixed(1)}" y1="${cy}" y2="${cy}" stroke="#000" stroke-width="1.5"/>`);
     }
-    out.push(`<text x="${(x(b.max) + 6).toFixed(1)}" y="${y + barH - 5}">${esc(Math.round(b.median).toLocaleString('en-US') + (b.capped ? ' ⏱' : ''))}</text>`);
+    out.push(`<text x="${(x(b.max) + 6).toFixed(1)}" y="${y + barH - 5}">${esc(Math.round(b.median).toLocaleString('en-US') + (b.capped ? ' (hit the time limit)' : ''))}</text>`);
   });
   const ly = height - 18;
   out.push(`<rect x="10" y="${ly - 10}" width="12" height="12" fill="#2f6fdf"/><text x="28" y="${ly}">Spool</text>`);

@@ -65,3 +65,8 @@ if (results.errors.length > 0) {
   process.stderr.write(`${results.errors.length} run(s) failed; see "errors" in the JSON\n`);
   process.exitCode = 1;
 }
+// Every session is closed by now; a peer's stray timer or socket must not keep the run alive for ever.
+setTimeout(() => {
+  process.stderr.write(`still open after the run: ${process.getActiveResourcesInfo().join(', ')}; exiting\n`);
+  process.exit();
+}, 5_000).unref();

@@ -19,6 +19,11 @@ export interface Sizes {
   finishedRows: number; // W7
   /** A drain that has not finished by then stops and reports what it did (marked capped). */
   drainTimeoutMs: number;
+  /**
+   * How long W4 waits for its jobs to start: long enough for a system that takes one job per poll
+   * (pg-boss at its defaults starts ≈ 5 jobs/s at concurrency 10, so 500 jobs take ≈ 100 s).
+   */
+  latencyTimeoutMs: number;
 }
 
 export const FULL: Sizes = {
@@ -36,6 +41,7 @@ export const FULL: Sizes = {
   listLimit: 100,
   finishedRows: 1_000_000,
   drainTimeoutMs: 60_000,
+  latencyTimeoutMs: 300_000,
 };
 
 export const QUICK: Sizes = {
@@ -47,6 +53,7 @@ export const QUICK: Sizes = {
   listAmong: 2_000,
   finishedRows: 20_000,
   drainTimeoutMs: 20_000,
+  latencyTimeoutMs: 60_000,
 };
 
 /** One measured number of one run. */
@@ -210,7 +217,7 @@ const w4: Workload = {
         const wait = next - performance.now();
         if (wait > 0) await sleep(wait);
       }
-      const deadline = performance.now() + sizes.drainTimeoutMs;
+      const deadline = performance.now() + sizes.latencyTimeoutMs;
       while (latencies.length < sizes.latencyJobs && performance.now() < deadline) await sleep(5);
       await s.stopWorker();
       if (latencies.length < sizes.latencyJobs) throw new Error(`W4: only ${latencies.length} of ${sizes.latencyJobs} jobs started in time`);
