@@ -2,15 +2,22 @@ import Database from 'better-sqlite3';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { migrate } from '../../src/store/sqlite/schema.ts';
-import { CLAIM_JOBS, FINISH, INSERT_JOBS } from '../../src/store/sqlite/statements.ts';
+import * as SQL from '../../src/store/sqlite/statements.ts';
 import type { Adapter, BenchHandler, Session } from './adapter.ts';
 import { freshDir } from './spool-sqlite.ts';
 
 const BATCH = 100;
 const WORKER = 'floor';
 
+// Completions go through the statement the store uses for them: COMPLETE ([id, result, progress] rows)
+// where the store has one, else FINISH (outcome objects). Looked up at run time so the floor follows the store.
+const COMPLETE = (SQL as Record<string, unknown>).COMPLETE as string | undefined;
+const completeStatement = COMPLETE ?? SQL.FINISH;
+const completePayload = (ids: number[]) =>
+  JSON.stringify(COMPLETE ? ids.map((id) => [id, 'null', null]) : ids.map((id) => ({ id, status: 'completed', result: 'null', progress: null })));
+
 /**
- * The raw-SQL floor of the SQLite store: Spool's own schema and its claim and finish statements
+ * The raw-SQL floor of the SQLite store: Spool's own schema and its claim and completion statements
  * (src/store/sqlite/statements.ts), issued directly in batches of 100 with no queue code: one IMMEDIATE
  * transaction per batch that finishes the previous 100 and claims the next 100, as Spool's worker does,
  * at the same durability (WAL, synchronous FULL). The limit of this design on this machine.
@@ -20,7 +27,12 @@ export const floorSqlite: Adapter = {
   label: 'raw-SQL floor (SQLite)',
   store: 'sqlite',
   workloads: ['W3', 'W7'],
-  variants: [{ id: 'batch100', settings: 'Spool\'s CLAIM_JOBS + FINISH in one transaction per batch of 100; WAL, synchronous=FULL; concurrency not used' }],
+  variants: [
+    {
+      id: 'batch100',
+      settings: `Spool's CLAIM_JOBS + ${COMPLETE ? 'COMPLETE' : 'FINISH'} in one transaction per batch of 100; WAL, synchronous=FULL; concurrency not used`,
+    },
+  ],
   counting: 'not counted (one transaction of two statements per 100 jobs by construction)',
   notes: 'drain only',
   async open() {
@@ -29,9 +41,9 @@ export const floorSqlite: Adapter = {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     migrate(db);
-    const insert = db.prepare(INSERT_JOBS);
-    const claim = db.prepare(CLAIM_JOBS);
-    const finish = db.prepare(FINISH);
+    const insert = db.prepare(SQL.INSERT_JOBS);
+    const claim = db.prepare(SQL.CLAIM_JOBS);
+    const finish = db.prepare(completeStatement);
     const step = db.transaction((done: string, names: string) => {
       const now = Date.now();
       if (done !== '[]') finish.run({ outcomes: done, workerId: WORKER, now });
@@ -57,7 +69,7 @@ export const floorSqlite: Adapter = {
             const jobs = step.immediate(done, namesJson);
             if (jobs.length === 0 && done === '[]') break;
             for (const j of jobs) await handler({ id: String(j.id), name: j.name, data: JSON.parse(j.data) }, () => {});
-            done = JSON.stringify(jobs.map((j) => ({ id: j.id, status: 'completed', result: 'null', progress: null })));
+            done = jobs.length === 0 ? '[]' : completePayload(jobs.map((j) => j.id));
           }
         })();
       },
