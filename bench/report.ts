@@ -161,7 +161,7 @@ export function renderMarkdown(r: BenchResults): string {
     `- **W4** enqueue → handler-start latency, ${s.latencyJobs} jobs ${s.latencyGapMs} ms apart to an idle worker (concurrency 10), producer and worker in one process`,
     `- **W5** deep scan: ${s.deepScanJobs} jobs × 11 experts × 4 progress calls (one every ${s.deepScanStepMs} ms, so a job runs ≈ ${((44 * s.deepScanStepMs) / 1000).toFixed(1)} s), at concurrency ${s.deepScanJobs}; everything the system sends from the first add to all completed, per job`,
     `- **W6** the first ${s.listLimit} jobs of one name among ${s.listAmong.toLocaleString('en-US')} (${s.listNames} names): median of 10 calls after a warm-up, and what one call sends`,
-    `- **W7** W3 again on a table that already holds ${s.finishedRows.toLocaleString('en-US')} finished jobs, put there with one INSERT … SELECT (generate_series / recursive CTE; Redis: a Lua loop), then ANALYZE on PostgreSQL`,
+    `- **W7** W3 again on a table that already holds ${s.finishedRows.toLocaleString('en-US')} finished jobs, put there with one INSERT … SELECT (generate_series / recursive CTE; Redis: a Lua loop), then ANALYZE on PostgreSQL, as autovacuum would soon do (W3's fresh tables are not analysed; the pg-boss and graphile-worker stop-clock queries scan their table, so their W7 clocks carry one such scan)`,
     '',
   );
   L.push('## Systems and settings', '');

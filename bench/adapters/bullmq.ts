@@ -63,6 +63,10 @@ export const bullmq: Adapter = {
       async completed() {
         return (await queue.getJobCounts('completed')).completed ?? 0;
       },
+      async unfinished() {
+        const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children');
+        return Object.values(c).reduce((a, b) => a + b, 0);
+      },
       async list(name, limit) {
         const found: Job[] = [];
         for (let start = 0; found.length < limit; start += 100) {

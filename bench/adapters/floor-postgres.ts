@@ -87,6 +87,10 @@ export const floorPostgres: Adapter = {
         const { rows } = await completer.query(`SELECT count(*)::int AS n FROM ${t} WHERE name = $1 AND status = 'completed'`, [name]);
         return rows[0].n as number;
       },
+      async unfinished(name) {
+        const { rows } = await completer.query(`SELECT count(*)::int AS n FROM ${t} WHERE status IN ('pending', 'running') AND name = $1`, [name]);
+        return rows[0].n as number;
+      },
       async list() {
         throw new Error('the floor does not list');
       },

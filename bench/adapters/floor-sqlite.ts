@@ -80,6 +80,9 @@ export const floorSqlite: Adapter = {
       async completed(name) {
         return (db.prepare(`SELECT count(*) AS n FROM spool_jobs WHERE name = ? AND status = 'completed'`).get(name) as { n: number }).n;
       },
+      async unfinished(name) {
+        return (db.prepare(`SELECT count(*) AS n FROM spool_jobs WHERE status IN ('pending', 'running') AND +name = ?`).get(name) as { n: number }).n;
+      },
       async list() {
         throw new Error('the floor does not list');
       },

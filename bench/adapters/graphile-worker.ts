@@ -68,6 +68,13 @@ export const graphileWorker: Adapter = {
         );
         return added - (left.rows[0].n as number);
       },
+      // Jobs left that can still run (failed-for-good ones excluded); scans, as graphile indexes only available rows.
+      async unfinished(name) {
+        const left = await utils.withPgClient((c) =>
+          c.query(`SELECT count(*)::int AS n FROM "${schema}".jobs WHERE task_identifier = $1 AND attempts < max_attempts`, [name]),
+        );
+        return left.rows[0].n as number;
+      },
       async list(name, limit) {
         const { rows } = await utils.withPgClient((c) =>
           c.query(`SELECT * FROM "${schema}".jobs WHERE task_identifier = $1 ORDER BY id DESC LIMIT $2`, [name, limit]),

@@ -13,6 +13,8 @@ export class SpoolSession implements Session {
     private readonly queue: Queue,
     private readonly hooks: {
       seedFinished: (name: string, n: number) => Promise<void>;
+      /** Direct SQL (benchmarks may inspect): the API's counts() scans all of a name's jobs. */
+      unfinished: (name: string) => Promise<number>;
       cleanup: () => Promise<void>;
       wire?: () => Traffic;
     },
@@ -43,6 +45,10 @@ export class SpoolSession implements Session {
 
   async completed(name: string): Promise<number> {
     return (await this.queue.counts({ name })).completed;
+  }
+
+  unfinished(name: string): Promise<number> {
+    return this.hooks.unfinished(name);
   }
 
   async list(name: string, limit: number): Promise<number> {

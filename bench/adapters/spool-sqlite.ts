@@ -28,7 +28,13 @@ export function makeSpoolSqlite(dir?: string): Adapter {
     const tmp = dir ? mkdtempSync(join(dir, 'spool-bench-')) : freshDir('spool-bench');
     const file = join(tmp, 'bench.db');
     const queue = await openQueue(`sqlite:${file}`);
+    let reader: Database.Database | undefined;
     return new SpoolSession(queue, {
+      // '+name' keeps SQLite on the status index: waiting and running rows only, never the finished ones.
+      unfinished: async (name) => {
+        reader ??= new Database(file, { readonly: true });
+        return (reader.prepare(`SELECT count(*) AS n FROM spool_jobs WHERE status IN ('pending', 'running') AND +name = ?`).get(name) as { n: number }).n;
+      },
       seedFinished: async (name, n) => {
         const id = await completeOneJob(queue, name);
         // A second connection on the same file: one INSERT … SELECT over a recursive CTE, one commit.
@@ -46,7 +52,10 @@ export function makeSpoolSqlite(dir?: string): Adapter {
           db.close();
         }
       },
-      cleanup: async () => rmSync(tmp, { recursive: true, force: true }),
+      cleanup: async () => {
+        reader?.close();
+        rmSync(tmp, { recursive: true, force: true });
+      },
     });
   },
   };
