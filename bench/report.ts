@@ -3,7 +3,7 @@
  * the JSON: nothing here is a measured figure. Regenerate from saved numbers with
  * `tsx bench/report.ts bench/results/<file>.json`.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { BenchResults, Figure } from './harness.ts';
 import { renderSvg } from './report-svg.ts';
@@ -200,6 +200,11 @@ export function renderMarkdown(r: BenchResults): string {
   for (const t of targets(F)) L.push(`| ${t.target} | ${t.verdict === 'met' ? '✅ met' : t.verdict === 'missed' ? '❌ missed' : '— not measured'} | ${t.evidence} |`);
   L.push('');
   if (r.quick) L.push('At quick sizes these verdicts are not meaningful: a full run decides them.', '');
+  // What limits a missed target is written by people after profiling, in bench/analysis.md, and kept
+  // across regenerations; the generator only places it.
+  const analysis = new URL('./analysis.md', import.meta.url);
+  if (existsSync(analysis)) L.push('## What limits it', '', readFileSync(analysis, 'utf8').trim(), '');
+  else L.push('_Where a target is missed, write what limits it (profile, EXPLAIN) in bench/analysis.md; the next report includes it here._', '');
   if (r.errors.length > 0) {
     L.push('## Failed runs', '');
     for (const e of r.errors) L.push(`- ${e.system}/${e.variant} ${e.workload} ${e.case} run ${e.run}: ${e.message.split('\n')[0]}`);
