@@ -1,0 +1,17 @@
+import { Command } from 'commander';
+import type { CommandContext } from './command-context.ts';
+import { benchCommand } from './commands/bench.ts';
+
+/**
+ * The `spool` program with every command registered, one file per command under commands/ (serve, worker,
+ * add, ls, … of API.md are added the same way). Parsing errors throw CommanderError (exitOverride) so main
+ * decides the exit status, and tests can parse argv without a process.
+ */
+export function buildProgram(context: CommandContext): Command {
+  const program = new Command('spool')
+    .description('Spool: a background job queue for TypeScript (SQLite to start, PostgreSQL to scale)')
+    .exitOverride()
+    .showHelpAfterError();
+  program.addCommand(benchCommand(context).exitOverride());
+  return program;
+}
