@@ -220,14 +220,25 @@ export class Worker {
       const prefetch = this.prefetchSize();
       const room = this.opts.concurrency + prefetch - this.attempts.size - this.buffer.length;
       const wantClaim = claiming && !this.drained && room > 0 && this.buffer.length <= prefetch / 2;
+      // In parallel mode outcomes go as soon as no finish is on the wire: those that settle meanwhile
+      // make the next batch. Otherwise they wait (briefly) to travel with a claim or with company.
       const wantFlush =
         this.outcomes.length > 0 &&
-        (!claiming || prefetch === 0 || this.outcomes.length >= FLUSH_BATCH || performance.now() >= this.flushBy);
+        (this.store.parallel ||
+          !claiming ||
+          prefetch === 0 ||
+          this.outcomes.length >= FLUSH_BATCH ||
+          performance.now() >= this.flushBy);
       if (!backingOff && wantClaim && !this.claimInFlight) {
-        this.claimInFlight = this.claimAndFinish(room, this.finishInFlight ? [] : this.takeOutcomes());
-      } else if (!backingOff && wantFlush && !this.finishInFlight) {
+        const carry = !this.store.parallel && !this.finishInFlight;
+        this.claimInFlight = this.claimAndFinish(room, carry ? this.takeOutcomes() : []);
+        continue;
+      }
+      if (!backingOff && wantFlush && !this.finishInFlight) {
         this.finishInFlight = this.finishOnly(this.takeOutcomes());
-      } else {
+        continue;
+      }
+      {
         const inFlight = this.claimInFlight !== undefined || this.finishInFlight !== undefined;
         const settledDown = this.attempts.size === 0 && this.buffer.length === 0 && this.outcomes.length === 0;
         if (this.state === 'stopping' && !inFlight && settledDown) return;

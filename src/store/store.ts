@@ -12,6 +12,13 @@ export interface Store {
   readonly kind: 'sqlite' | 'postgres';
 
   /**
+   * True when two calls can run at once (a pool of connections to a server). A worker then writes outcomes
+   * and claims in parallel, on two connections, instead of carrying outcomes in the claim: PostgreSQL does
+   * both on two cores. False for SQLite, where carrying saves a commit.
+   */
+  readonly parallel: boolean;
+
+  /**
    * Inserts jobs in one statement; returns their ids in input order (the existing id where a uniqueKey matched).
    * With `client` (PostgreSQL only; SQLite throws ValidationError) the insert runs on the caller's connection,
    * inside their open transaction: the jobs exist only if it commits.

@@ -42,6 +42,7 @@ const NO_CURSOR = '9223372036854775807';
  */
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
+  readonly parallel = true;
   /** Migrations this open applied (0 when the schema was already current): tests count them. */
   migrationsApplied = 0;
   private readonly pool: pg.Pool;

@@ -34,6 +34,7 @@ const NO_CURSOR = Number.MAX_SAFE_INTEGER;
  */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
+  readonly parallel = false;
   private readonly db: Database.Database;
   private readonly counter = new StatementCounter();
   private readonly stmt: ReturnType<typeof prepareAll>;
