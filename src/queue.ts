@@ -100,15 +100,40 @@ export class Queue {
       throw new ValidationError(['options.client must be the same client on every job of one addBulk(), or on none: the batch is one transaction']);
     }
     const [client] = clients;
-    const ids = await this.store.enqueue({ jobs, now, ...(client ? { client } : {}) });
+    const handoff = client ? undefined : this.reserveHandoff(jobs, now);
+    let ids: string[];
+    try {
+      ids = await this.store.enqueue({ jobs, now, ...(client ? { client } : {}) });
+    } catch (error) {
+      handoff?.worker.adopt(null);
+      throw error;
+    }
     // Inside the caller's transaction the jobs may still roll back: no local event or wake-up now; workers
     // everywhere learn of them from the change feed when the transaction commits.
     if (client) return ids;
-    this.announceRunnable(jobs.map((j) => j.runAt));
+    if (!handoff) this.announceRunnable(jobs.map((j) => j.runAt));
     if (this.events.has('added')) {
       jobs.forEach((job, i) => this.events.emit('added', newJobSnapshot(ids[i]!, job, now)));
     }
+    if (handoff) handoff.worker.adopt({ ...newJobSnapshot(ids[0]!, jobs[0]!, now), ...handedOff(handoff.claim, now) });
     return ids;
+  }
+
+  /**
+   * A single due job without a uniqueKey (so certainly inserted) goes straight to an idle local worker of
+   * its name, inserted already claimed: add() to handler start is one statement and one commit.
+   */
+  private reserveHandoff(jobs: NewJob[], now: number): { worker: Worker; claim: { workerId: string; leaseUntil: number } } | undefined {
+    const job = jobs[0]!;
+    if (jobs.length !== 1 || job.uniqueKey !== null || job.runAt > now) return undefined;
+    for (const worker of this.workers) {
+      const claim = worker.reserveHandoff(job.name);
+      if (claim) {
+        job.claimedBy = claim;
+        return { worker, claim };
+      }
+    }
+    return undefined;
   }
 
   /** The job, or null; one statement. */
@@ -287,6 +312,10 @@ function checkListener(type: unknown, listener: QueueListener): QueueListener {
     throw new ValidationError([`the listener of '${String(type)}' must be a function (event) => void, got ${describeValue(listener)}`]);
   }
   return listener;
+}
+
+function handedOff(claim: { workerId: string; leaseUntil: number }, now: number): Partial<Job> {
+  return { status: 'running', attempts: 1, processingBy: claim.workerId, leaseUntil: new Date(claim.leaseUntil), startedAt: new Date(now) };
 }
 
 function newJobSnapshot(id: string, job: NewJob, now: number): Job {

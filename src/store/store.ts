@@ -107,6 +107,11 @@ export interface NewJob {
   backoff: BackoffOptions | null;
   timeout: number | null;
   uniqueKey: string | null;
+  /**
+   * Insert the job already claimed by this worker (running, attempt 1, leased until leaseUntil): the
+   * direct handoff to an idle worker in the same process, one statement instead of an insert and a claim.
+   */
+  claimedBy?: { workerId: string; leaseUntil: number };
 }
 
 export interface ClaimParams {

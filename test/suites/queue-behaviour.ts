@@ -328,6 +328,28 @@ export function queueBehaviour(kind: string, factory: QueueFactory): void {
       for (const id of ids) assert.deepEqual((await queue.getJob(id))!.progress, { expert: 11, of: 11, step: 4 });
     });
 
+    it('add() to an idle worker of this process hands the job over: one statement from add to handler', async ({ queue }) => {
+      const ran: Job[] = [];
+      const worker = queue.worker({ quick: async (job) => void ran.push(job) }, FAST);
+      await worker.start();
+      // PostgreSQL's feed answers its first LISTEN with a claim of its own; wait for it, then for quiet.
+      await (queue.store as { listening?: () => Promise<void> }).listening?.();
+      await waitFor(() => worker.stats().idle, 'an idle worker');
+      const before = queue.stats();
+      const started = nextEvent(queue, 'started');
+      const id = await queue.add('quick', { n: 1 });
+      const event = await started;
+      const between = queue.stats();
+      assert.equal(event.job.id, id);
+      assert.equal(between.statements - before.statements, 1, 'the insert alone: no claim between add() and start');
+      assert.equal((between.byMethod.claim ?? 0) - (before.byMethod.claim ?? 0), 0);
+      await waitFor(async () => (await queue.getJob(id))!.status === 'completed', 'the handed-off job to complete');
+      const job = (await queue.getJob(id))!;
+      assert.equal(job.attempts, 1);
+      assert.equal(job.processingBy, worker.id);
+      assert.deepEqual(ran.map((j) => j.id), [id]);
+    });
+
     it('listJobs of 100 is one statement', async ({ queue }) => {
       await queue.addBulk(Array.from({ length: 120 }, (_, i) => ({ name: 'x', data: i })));
       const before = queue.stats().statements;

@@ -118,6 +118,8 @@ export class PostgresStore implements Store {
       backoff: job.backoff === null ? null : JSON.stringify(job.backoff),
       timeout_ms: job.timeout,
       unique_key: job.uniqueKey,
+      claimed_by: job.claimedBy?.workerId ?? null,
+      lease_until: job.claimedBy?.leaseUntil ?? null,
     })));
     const rows = await this.run<{ id: string; unique_key: string | null; inserted: boolean }>(
       'enqueue', 'insert jobs', this.sql.enqueue, [payload, p.now], via,

@@ -108,11 +108,15 @@ export function buildStatements(schema: string, channel: string) {
   WITH input AS (
     SELECT * FROM json_to_recordset($1::json)
       AS j(i integer, name text, data text, priority integer, run_at float8, max_attempts integer,
-           backoff text, timeout_ms integer, unique_key text)),
+           backoff text, timeout_ms integer, unique_key text, claimed_by text, lease_until float8)),
   inserted AS (
-    INSERT INTO ${T} (name, data, priority, run_at, max_attempts, backoff, timeout_ms, unique_key, created_at)
+    INSERT INTO ${T} (name, data, priority, run_at, max_attempts, backoff, timeout_ms, unique_key, created_at,
+                      status, attempts, processing_by, lease_until, started_at)
     SELECT name, data::json, priority, to_timestamp(run_at / 1000), max_attempts, backoff::json, timeout_ms,
-           unique_key, ${ts('$2')}
+           unique_key, ${ts('$2')},
+           -- A job handed straight to an idle worker of the enqueuing process is inserted claimed.
+           CASE WHEN claimed_by IS NULL THEN 'pending' ELSE 'running' END, CASE WHEN claimed_by IS NULL THEN 0 ELSE 1 END,
+           claimed_by, to_timestamp(lease_until / 1000), CASE WHEN claimed_by IS NOT NULL THEN ${ts('$2')} END
       FROM input ORDER BY i
     ON CONFLICT DO NOTHING
     RETURNING id, name, run_at, unique_key),

@@ -281,6 +281,8 @@ function toInsertable(job: NewJob) {
     backoff: job.backoff === null ? null : JSON.stringify(job.backoff),
     timeout: job.timeout,
     uniqueKey: job.uniqueKey,
+    claimedBy: job.claimedBy?.workerId ?? null,
+    leaseUntil: job.claimedBy?.leaseUntil ?? null,
   };
 }
 

@@ -8,10 +8,14 @@
  */
 
 export const INSERT_JOBS = `
-  INSERT INTO spool_jobs (name, data, priority, run_at, max_attempts, backoff, timeout_ms, unique_key, created_at)
+  INSERT INTO spool_jobs (name, data, priority, run_at, max_attempts, backoff, timeout_ms, unique_key, created_at,
+                          status, attempts, processing_by, lease_until, started_at)
   SELECT json_extract(value, '$.name'), json_extract(value, '$.data'), json_extract(value, '$.priority'),
          json_extract(value, '$.runAt'), json_extract(value, '$.maxAttempts'), json_extract(value, '$.backoff'),
-         json_extract(value, '$.timeout'), json_extract(value, '$.uniqueKey'), @now
+         json_extract(value, '$.timeout'), json_extract(value, '$.uniqueKey'), @now,
+         -- A job handed straight to an idle worker of this process is inserted claimed.
+         iif(value ->> '$.claimedBy' IS NULL, 'pending', 'running'), iif(value ->> '$.claimedBy' IS NULL, 0, 1),
+         value ->> '$.claimedBy', value ->> '$.leaseUntil', iif(value ->> '$.claimedBy' IS NULL, NULL, @now)
     FROM json_each(@jobs)
    WHERE true
    ORDER BY key
