@@ -75,3 +75,8 @@ export interface Job<Data = unknown, Result = unknown> {
 
 /** Jobs per status. */
 export type JobCounts = Record<JobStatus, number>;
+
+/** Zero jobs in every status: what a count starts from (statuses with no rows return no row). */
+export function emptyCounts(): JobCounts {
+  return Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as JobCounts;
+}

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { StoreError, ValidationError } from '../../errors.ts';
-import { JOB_STATUSES, type Job, type JobCounts, type JobStatus, type TransactionClient } from '../../job.ts';
+import { emptyCounts, type Job, type JobCounts, type JobStatus, type TransactionClient } from '../../job.ts';
 import { defaultLogger, type Logger } from '../../logger.ts';
-import { compareIds, orderEnqueuedIds } from '../enqueue-ids.ts';
+import { claimOrder, isRowId, orderEnqueuedIds } from '../job-ids.ts';
 import { StatementCounter } from '../statement-counter.ts';
 import type { ClaimParams, ClaimResult, FeedEvent, ListFilter, NewJob, Outcome, Store, StoreStats, TickParams, TickResult, TransitionOp } from '../store.ts';
 import { transitionRefused, uniqueKeyHeld } from '../transition-error.ts';
@@ -303,21 +303,12 @@ export function channelName(schema: string): string {
   return `spool_${schema.slice(0, 40)}_${createHash('sha1').update(schema).digest('hex').slice(0, 16)}`;
 }
 
-function claimOrder(a: Job, b: Job): number {
-  return b.priority - a.priority || a.runAt.getTime() - b.runAt.getTime() || compareIds(a.id, b.id);
-}
 
-function isRowId(id: string): boolean {
-  return /^[1-9][0-9]{0,15}$/.test(id);
-}
 
 function isUniqueViolation(error: unknown): boolean {
   return (error as { code?: string } | null)?.code === '23505';
 }
 
-function emptyCounts(): JobCounts {
-  return Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as JobCounts;
-}
 
 /** The URL without its password, for error messages. */
 function redact(url: string): string {

@@ -2,8 +2,8 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StoreError, ValidationError } from '../../errors.ts';
-import { JOB_STATUSES, type Job, type JobCounts, type JobStatus } from '../../job.ts';
-import { orderEnqueuedIds } from '../enqueue-ids.ts';
+import { emptyCounts, type Job, type JobCounts, type JobStatus } from '../../job.ts';
+import { claimOrder, isRowId, orderEnqueuedIds } from '../job-ids.ts';
 import { StatementCounter } from '../statement-counter.ts';
 import type { ClaimParams, ClaimResult, FeedEvent, ListFilter, NewJob, Outcome, Store, StoreStats, TickParams, TickResult, TransitionOp } from '../store.ts';
 import { transitionRefused, uniqueKeyHeld } from '../transition-error.ts';
@@ -286,18 +286,9 @@ function toInsertable(job: NewJob) {
   };
 }
 
-function claimOrder(a: Job, b: Job): number {
-  return b.priority - a.priority || a.runAt.getTime() - b.runAt.getTime() || Number(a.id) - Number(b.id);
-}
 
-function isRowId(id: string): boolean {
-  return /^[1-9][0-9]{0,15}$/.test(id);
-}
 
 function isUniqueViolation(error: unknown): boolean {
   return (error as { code?: string } | null)?.code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
 
-function emptyCounts(): JobCounts {
-  return Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as JobCounts;
-}

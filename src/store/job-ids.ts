@@ -1,4 +1,20 @@
+import type { Job } from '../job.ts';
 import type { NewJob } from './store.ts';
+
+/*
+ * Job ids as both stores make them: ascending integers (SQLite rowid, PostgreSQL identity) handed out as
+ * decimal strings, newest highest.
+ */
+
+/** True for a string that can be a job id; anything else names no job and needs no statement. */
+export function isRowId(id: string): boolean {
+  return /^[1-9][0-9]{0,15}$/.test(id);
+}
+
+/** Claim order: priority (higher first), then runAt, then id (FIFO). RETURNING gives rows in no set order. */
+export function claimOrder(a: Job, b: Job): number {
+  return b.priority - a.priority || a.runAt.getTime() - b.runAt.getTime() || compareIds(a.id, b.id);
+}
 
 /**
  * Maps the rows an INSERT … ON CONFLICT DO NOTHING RETURNING gave back onto the input, in input order.
