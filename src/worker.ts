@@ -233,10 +233,10 @@ export class Worker {
 
   /**
    * The claim loop. It claims when the prefetch buffer is at most half full and slots or buffer room are
-   * free, carrying the outcomes waiting so far in the same round trip; it writes outcomes alone once
-   * FLUSH_BATCH wait or the oldest waited FLUSH_DELAY_MS. At most one claim and one finish are in flight at
-   * once, so a worker uses one or two connections, and on PostgreSQL the database claims the next batch
-   * while it writes the last one (the overlap of the issue's raw-SQL floor).
+   * free. On SQLite a claim carries the outcomes waiting so far (one transaction, one commit), and outcomes
+   * go alone once FLUSH_BATCH wait or the oldest waited FLUSH_DELAY_MS. On a parallel store (PostgreSQL)
+   * outcomes go on their own as soon as no finish is on the wire, so the database completes one batch
+   * while it claims the next. At most one claim and one finish are in flight: one or two connections.
    */
   private async loop(): Promise<void> {
     for (;;) {
