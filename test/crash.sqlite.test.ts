@@ -12,11 +12,22 @@ import { waitFor } from './support/wait.ts';
 const JOBS = 48;
 const LEASE_MS = 500;
 
-test('a worker process killed with SIGKILL mid-run: another worker finishes every job, and only the jobs in flight run twice', async () => {
+/** A fresh SQLite file, the log the child workers append to, a queue on the file, and their teardown. */
+async function setup() {
   const { dir, cleanup } = tempDir();
   const url = `sqlite:${join(dir, 'spool.db')}`;
   const log = join(dir, 'jobs.log');
   const queue = await openQueue({ url });
+  const teardown = async (child: LogWorker | undefined) => {
+    if (child) await killAll([child.fixture]);
+    await queue.close();
+    cleanup();
+  };
+  return { url, log, queue, teardown };
+}
+
+test('a worker process killed with SIGKILL mid-run: another worker finishes every job, and only the jobs in flight run twice', async () => {
+  const { url, log, queue, teardown } = await setup();
   let first: LogWorker | undefined;
   try {
     const ids = await queue.addBulk(Array.from({ length: JOBS }, (_, i) => ({ name: 'work', data: { i } })));
@@ -85,17 +96,12 @@ test('a worker process killed with SIGKILL mid-run: another worker finishes ever
       if (runningAtKill.has(id)) assert.equal(job.processingBy, rescuer.id, `job ${id} was finished by the rescuer`);
     }
   } finally {
-    if (first) await killAll([first.fixture]);
-    await queue.close();
-    cleanup();
+    await teardown(first);
   }
 });
 
 test('a job whose last attempt died with its worker process goes to the dead-letter queue instead of running again', async () => {
-  const { dir, cleanup } = tempDir();
-  const url = `sqlite:${join(dir, 'spool.db')}`;
-  const log = join(dir, 'jobs.log');
-  const queue = await openQueue({ url });
+  const { url, log, queue, teardown } = await setup();
   let first: LogWorker | undefined;
   try {
     const ids = await queue.addBulk(Array.from({ length: 6 }, (_, i) => ({ name: 'work', data: { i }, options: { maxAttempts: 1 } })));
@@ -136,8 +142,6 @@ test('a job whose last attempt died with its worker process goes to the dead-let
     }
     assert.deepEqual((await queue.listJobs({ status: 'failed' })).map((j) => j.id).sort(), [...lost].sort());
   } finally {
-    if (first) await killAll([first.fixture]);
-    await queue.close();
-    cleanup();
+    await teardown(first);
   }
 });
