@@ -207,7 +207,8 @@ export class Queue {
   }
 
   /**
-   * Writes a job's progress now: one statement per call. Inside a handler use ctx.progress() (free);
+   * Writes a job's progress now: one statement per call (a second reads the job back for the event when a
+   * 'progress' listener is attached in this process). Inside a handler use ctx.progress() (free);
    * outside, batch with createBatchedProgressUpdater().
    */
   async updateProgress(id: string, progress: unknown): Promise<boolean> {
