@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import { DEFAULT_BACKOFF } from './backoff.ts';
 import type { Clock } from './clock.ts';
 import { ValidationError } from './errors.ts';
@@ -18,7 +17,9 @@ import type { Job, JobCounts, JobOptions, JobStatus, TransactionClient } from '.
 import { toJsonText } from './json-payload.ts';
 import type { Logger } from './logger.ts';
 import type { NewJob, Store, StoreStats } from './store/store.ts';
-import { type Handlers, Worker, type WorkerOptions } from './worker.ts';
+import { createLocalSignals, type LocalSignals } from './worker/local-signals.ts';
+import { Worker } from './worker/worker.ts';
+import type { Handlers, WorkerOptions } from './worker/worker-options.ts';
 
 /** One entry of queue.addBulk(). */
 export interface BulkJob<Data = unknown> {
@@ -46,13 +47,6 @@ export interface QueueSettings {
   maxPayloadBytes: number;
 }
 
-/**
- * Signals from the queue to the workers of this process, no database in between: jobs became runnable
- * at a time (added or retried); a running job was cancelled or deleted here, so its worker aborts it now
- * rather than at its next tick.
- */
-export type LocalSignals = EventEmitter<{ runnable: [runAt: number]; cancel: [id: string]; delete: [id: string] }>;
-
 /** Default page size of listJobs(). */
 const DEFAULT_PAGE = 50;
 /** Jobs one prune statement deletes at most, so a big clean-up never holds the write lock for long. */
@@ -64,7 +58,7 @@ const PRUNE_CHUNK = 10_000;
  */
 export class Queue {
   private readonly events: QueueEvents;
-  private readonly signals: LocalSignals = new EventEmitter();
+  private readonly signals: LocalSignals = createLocalSignals();
   private readonly workers = new Set<Worker>();
   private closed = false;
 
@@ -73,7 +67,6 @@ export class Queue {
     readonly store: Store,
     private readonly settings: QueueSettings,
   ) {
-    this.signals.setMaxListeners(0);
     this.events = new QueueEvents((error, event) =>
       settings.logger.error(`a '${event.type}' listener threw: ${(error as Error)?.message ?? error}`, { jobId: event.job.id }),
     );
