@@ -19,4 +19,4 @@ cliSuite('SQLite', async () => {
     },
     cleanup: async () => cleanup(),
   };
-});
+}, { storeIndependent: true });

@@ -55,14 +55,8 @@ export interface PostgresFacts {
   /** Server settings autovacuum depends on. */
   autovacuum?: boolean;
   trackCounts?: boolean;
-  /** The jobs table: its storage options (autovacuum_*) and what autovacuum has done. */
-  jobsTable?: {
-    options: Record<string, string>;
-    liveRows: number;
-    deadRows: number;
-    lastAutovacuum: Date | null;
-    lastAutoanalyze: Date | null;
-  };
+  /** Spool's tables in the schema: their storage options (autovacuum_*) and what autovacuum has done. */
+  tables?: TableFacts[];
   maxConnections?: number;
   /** Connections only superusers (and pg_use_reserved_connections members) may take. */
   reservedConnections?: number;
@@ -73,35 +67,46 @@ export interface PostgresFacts {
   expiredLeases?: number;
 }
 
+/** One PostgreSQL table and its vacuum state. */
+export interface TableFacts {
+  name: string;
+  options: Record<string, string>;
+  liveRows: number;
+  deadRows: number;
+  lastAutovacuum: Date | null;
+}
+
 export type DatabaseFacts = SqliteFacts | PostgresFacts;
 
 /**
- * The indexes a list of migrations leaves behind, read from their SQL (CREATE INDEX, minus DROP INDEX, with
- * ALTER INDEX … RENAME TO followed), so the list can never drift from the migrations.
+ * The indexes a list of migrations leaves behind, read from their SQL so the list can never drift from the
+ * migrations: CREATE INDEX adds; DROP INDEX, and DROP TABLE of its table, remove; ALTER INDEX … RENAME TO and
+ * ALTER TABLE … RENAME TO are followed.
  */
 export function indexesCreatedBy(migrations: readonly string[]): ExpectedIndex[] {
-  const indexes = new Map<string, ExpectedIndex>();
+  const indexes = new Map<string, ExpectedIndex & { table: string }>();
+  const ident = (raw: string) => raw.trim().split('.').pop()!.replace(/"/g, '');
   for (const migration of migrations) {
-    const statements = migration.replace(/--[^\n]*/g, '').split(';');
-    for (const raw of statements) {
+    for (const raw of migration.replace(/--[^\n]*/g, '').split(';')) {
       const sql = raw.trim().replace(/\s+/g, ' ');
-      const created = /^CREATE (?:UNIQUE )?INDEX (?:CONCURRENTLY )?(?:IF NOT EXISTS )?("?\w+"?\.)?"?(\w+)"?/i.exec(sql);
-      if (created) {
-        indexes.set(created[2]!, { name: created[2]!, sql: `${sql};` });
-        continue;
-      }
-      const dropped = /^DROP INDEX (?:CONCURRENTLY )?(?:IF EXISTS )?(.+?)(?: CASCADE| RESTRICT)?$/i.exec(sql);
-      if (dropped) {
-        for (const name of dropped[1]!.split(',')) indexes.delete(name.trim().split('.').pop()!.replace(/"/g, ''));
-        continue;
-      }
-      const renamed = /^ALTER INDEX (?:IF EXISTS )?("?\w+"?\.)?"?(\w+)"? RENAME TO "?(\w+)"?/i.exec(sql);
-      if (renamed && indexes.has(renamed[2]!)) {
-        const before = indexes.get(renamed[2]!)!;
-        indexes.delete(renamed[2]!);
-        indexes.set(renamed[3]!, { name: renamed[3]!, sql: before.sql.replace(renamed[2]!, renamed[3]!) });
+      let m: RegExpExecArray | null;
+      if ((m = /^CREATE (?:UNIQUE )?INDEX (?:CONCURRENTLY )?(?:IF NOT EXISTS )?([\w".]+) ON (?:ONLY )?([\w".]+)/i.exec(sql))) {
+        indexes.set(ident(m[1]!), { name: ident(m[1]!), table: ident(m[2]!), sql: `${sql};` });
+      } else if ((m = /^DROP INDEX (?:CONCURRENTLY )?(?:IF EXISTS )?(.+?)(?: CASCADE| RESTRICT)?$/i.exec(sql))) {
+        for (const name of m[1]!.split(',')) indexes.delete(ident(name));
+      } else if ((m = /^DROP TABLE (?:IF EXISTS )?(.+?)(?: CASCADE| RESTRICT)?$/i.exec(sql))) {
+        const tables = new Set(m[1]!.split(',').map(ident));
+        for (const [name, index] of indexes) if (tables.has(index.table)) indexes.delete(name);
+      } else if ((m = /^ALTER INDEX (?:IF EXISTS )?([\w".]+) RENAME TO ([\w"]+)/i.exec(sql))) {
+        const before = indexes.get(ident(m[1]!));
+        if (before) {
+          indexes.delete(before.name);
+          indexes.set(ident(m[2]!), { ...before, name: ident(m[2]!), sql: before.sql.replace(before.name, ident(m[2]!)) });
+        }
+      } else if ((m = /^ALTER TABLE (?:IF EXISTS )?(?:ONLY )?([\w".]+) RENAME TO ([\w"]+)/i.exec(sql))) {
+        for (const index of indexes.values()) if (index.table === ident(m[1]!)) index.table = ident(m[2]!);
       }
     }
   }
-  return [...indexes.values()];
+  return [...indexes.values()].map(({ name, sql }) => ({ name, sql }));
 }

@@ -32,7 +32,12 @@ interface Listing {
   nextCursor: string | null;
 }
 
-export function cliSuite(label: string, open: () => Promise<CliTestTarget>): void {
+/**
+ * `storeIndependent`: also run the tests whose outcome does not depend on the store (argument parsing, help,
+ * colour); one of the two test files does, so they run once.
+ */
+export function cliSuite(label: string, open: () => Promise<CliTestTarget>, { storeIndependent = false } = {}): void {
+  const independent = storeIndependent ? test : test.skip;
   /** Runs `fn` on a fresh database and cleans up after, whatever happens. */
   const withTarget = async (fn: (t: CliTestTarget & { start: (args: string[]) => RunningSpool }) => Promise<void>) => {
     const t = await open();
@@ -69,7 +74,7 @@ export function cliSuite(label: string, open: () => Promise<CliTestTarget>): voi
         assert.equal((await spoolJson<{ id: string }>(target, ['add', 'deep-scan', '{}', '--unique', 'scan:a/b'])).id, '1');
       }));
 
-    test('bad usage exits 2 with a message that says what to fix, and writes nothing', () =>
+    independent('bad usage exits 2 with a message that says what to fix, and writes nothing', () =>
       withTarget(async ({ target }) => {
         const cases: [string[], RegExp][] = [
           [['add'], /give the job a name/],
@@ -89,11 +94,11 @@ export function cliSuite(label: string, open: () => Promise<CliTestTarget>): voi
           [['worker', '--handlers', 'missing.js'], /no such file/],
           [['worker', '--handlers', NO_DEFAULT], /no default export; end it with export default/],
         ];
-        for (const [args, message] of cases) {
-          const r = await spool(target, args);
-          assert.equal(r.code, 2, `spool ${args.join(' ')} exits 2; stderr: ${r.stderr}`);
-          assert.match(r.stderr, message, `spool ${args.join(' ')}`);
-        }
+        const results = await inParallel(cases, ([args]) => spool(target, args));
+        cases.forEach(([args, message], i) => {
+          assert.equal(results[i]!.code, 2, `spool ${args.join(' ')} exits 2; stderr: ${results[i]!.stderr}`);
+          assert.match(results[i]!.stderr, message, `spool ${args.join(' ')}`);
+        });
         assert.deepEqual((await spoolJson<{ counts: JobCounts }>(target, ['stats'])).counts, { pending: 0, running: 0, completed: 0, failed: 0, cancelled: 0 });
       }));
 
@@ -121,7 +126,7 @@ export function cliSuite(label: string, open: () => Promise<CliTestTarget>): voi
         assert.doesNotMatch(table.stdout, ESCAPE, 'no colour off a terminal');
       }));
 
-    test('colour only when asked for with FORCE_COLOR, and never with NO_COLOR', () =>
+    independent('colour only when asked for with FORCE_COLOR, and never with NO_COLOR', () =>
       withTarget(async ({ target }) => {
         await spool(target, ['add', 'x']);
         const forced = await spool(target, ['ls'], { env: { NO_COLOR: undefined, FORCE_COLOR: '1' } });
@@ -240,10 +245,12 @@ export function cliSuite(label: string, open: () => Promise<CliTestTarget>): voi
         assert.match(broken.stdout, /fix: CREATE INDEX/);
       }));
 
-    test('--help of every command shows an example, and --version prints the version', () =>
+    independent('--help of every command shows an example, and --version prints the version', () =>
       withTarget(async ({ target }) => {
-        for (const command of ['worker', 'add', 'ls', 'show', 'retry', 'cancel', 'rm', 'stats', 'prune', 'doctor', 'bench']) {
-          const help = await spool(target, [command, '--help']);
+        const commands = ['worker', 'add', 'ls', 'show', 'retry', 'cancel', 'rm', 'stats', 'prune', 'doctor', 'bench'];
+        const helps = await inParallel(commands, (command) => spool(target, [command, '--help']));
+        for (const [i, command] of commands.entries()) {
+          const help = helps[i]!;
           assert.equal(help.code, 0);
           assert.match(help.stdout, new RegExp(`Usage: spool ${command}`));
           assert.match(help.stdout, /Examples:\n {2}\$ spool /, `${command} --help has examples`);
@@ -253,6 +260,20 @@ export function cliSuite(label: string, open: () => Promise<CliTestTarget>): voi
         assert.match(version.stdout.trim(), /^\d+\.\d+\.\d+/);
       }));
   });
+}
+
+/** Maps over `items` with at most four at once (each is a process start: ~1 s of CPU through tsx). */
+async function inParallel<T, R>(items: T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all([lane(), lane(), lane(), lane()]);
+  return results;
 }
 
 /** Polls `spool show` until the job is in `status`. */

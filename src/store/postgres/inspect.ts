@@ -4,8 +4,8 @@ import { expectedIndexes, quoteIdent, SCHEMA_VERSION } from './schema.ts';
 
 /**
  * Reads what `spool doctor` checks from a PostgreSQL server, read-only, on one short-lived connection of its
- * own (application_name spool/doctor): at most five statements, none of them scanning the jobs table beyond
- * its running rows (lease index).
+ * own (application_name spool/doctor): five statements, none of them reading more of the jobs than the
+ * running ones.
  */
 export async function inspectPostgres(url: string, schema: string): Promise<PostgresFacts> {
   const facts: PostgresFacts = { kind: 'postgres', schema, connected: false, knownVersion: SCHEMA_VERSION, expectedIndexes: expectedIndexes(schema) };
@@ -60,23 +60,23 @@ export async function inspectPostgres(url: string, schema: string): Promise<Post
       [schema],
     );
     facts.indexes = indexes;
+    const { rows: tables } = await client.query<{ name: string; options: string[] | null; live: string; dead: string; last_autovacuum: Date | null }>(
+      `SELECT c.relname AS name, c.reloptions AS options, coalesce(s.n_live_tup, 0) AS live, coalesce(s.n_dead_tup, 0) AS dead, s.last_autovacuum
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
+        WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') ORDER BY c.relname`,
+      [schema],
+    );
+    facts.tables = tables.map((t) => ({
+      name: t.name,
+      options: Object.fromEntries((t.options ?? []).map((o) => [o.slice(0, o.indexOf('=')), o.slice(o.indexOf('=') + 1)])),
+      liveRows: Number(t.live),
+      deadRows: Number(t.dead),
+      lastAutovacuum: t.last_autovacuum,
+    }));
     if (server!.has_jobs) {
-      const { rows: [table] } = await client.query<{ options: string[] | null; live: string; dead: string; last_autovacuum: Date | null; last_autoanalyze: Date | null; expired: number }>(
-        `SELECT c.reloptions AS options, coalesce(s.n_live_tup, 0) AS live, coalesce(s.n_dead_tup, 0) AS dead,
-                s.last_autovacuum, s.last_autoanalyze,
-                (SELECT count(*) FROM ${S}.jobs WHERE status = 'running' AND lease_until < now())::int AS expired
-           FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
-          WHERE c.oid = to_regclass($1)`,
-        [`${S}.jobs`],
-      );
-      facts.jobsTable = {
-        options: Object.fromEntries((table!.options ?? []).map((o) => [o.slice(0, o.indexOf('=')), o.slice(o.indexOf('=') + 1)])),
-        liveRows: Number(table!.live),
-        deadRows: Number(table!.dead),
-        lastAutovacuum: table!.last_autovacuum,
-        lastAutoanalyze: table!.last_autoanalyze,
-      };
-      facts.expiredLeases = table!.expired;
+      // Running rows only (a partial index): how many outlived their lease.
+      const { rows } = await client.query<{ expired: number }>(`SELECT count(*)::int AS expired FROM ${S}.jobs WHERE status = 'running' AND lease_until < now()`);
+      facts.expiredLeases = rows[0]!.expired;
     }
   } catch (error) {
     facts.error = (error as Error).message;
