@@ -1,3 +1,4 @@
+import { expectedIndexes } from '../src/store/postgres/schema.ts';
 import { cliSuite } from './suites/cli-commands.ts';
 import { dropSchema, freshSchemaName, PG_URL, requirePostgres, withAdmin } from './support/postgres.ts';
 
@@ -6,7 +7,8 @@ cliSuite('PostgreSQL', async () => {
   const schema = freshSchemaName();
   return {
     target: { url: PG_URL, schema },
-    anIndex: `${schema}.jobs_name_id`,
+    // One the migrations create, whatever they are called today.
+    anIndex: `${schema}.${expectedIndexes(schema).at(-1)!.name}`,
     sql: (statement) => withAdmin(async (c) => void (await c.query(statement))),
     cleanup: () => dropSchema(schema),
   };

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
+import { expectedIndexes } from '../src/store/sqlite/schema.ts';
 import { cliSuite } from './suites/cli-commands.ts';
 import { tempDir } from './support/sqlite.ts';
 
@@ -8,7 +9,7 @@ cliSuite('SQLite', async () => {
   const path = join(dir, 'spool.db');
   return {
     target: { url: `sqlite:${path}` },
-    anIndex: 'spool_jobs_name_id',
+    anIndex: expectedIndexes().at(-1)!.name,
     async sql(statement) {
       const db = new Database(path);
       try {
