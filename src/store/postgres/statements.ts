@@ -211,6 +211,8 @@ export function buildStatements(schema: string, channel: string) {
     },
 
     selectJob: { name: name('select-job'), text: `SELECT ${cols('j')} FROM ${T} j WHERE j.id = $1` },
+    // $1 ids: the jobs that exist, for the change feed and waitFor.
+    selectJobs: { name: name('select-jobs'), text: `SELECT ${cols('j')} FROM ${T} j WHERE j.id = ANY($1::bigint[])` },
 
     // Listing: one statement per filter shape so each keeps its own index and its own generic plan;
     // newest first, keyset by id ($1 cursor), then $2 limit, $3 offset.
