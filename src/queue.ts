@@ -12,11 +12,14 @@ import {
   listFilterSchema,
   parseInput,
   pruneOptionsSchema,
+  waitForOptionsSchema,
+  watchOptionsSchema,
 } from './input-schemas.ts';
 import type { Job, JobCounts, JobOptions, JobStatus, TransactionClient } from './job.ts';
 import { toJsonText } from './json-payload.ts';
 import type { Logger } from './logger.ts';
 import type { NewJob, Store, StoreStats } from './store/store.ts';
+import { Watchers, type WatchListener, type WatchOptions } from './watch.ts';
 import { createLocalSignals, type LocalSignals } from './worker/local-signals.ts';
 import { Worker } from './worker/worker.ts';
 import type { Handlers, WorkerOptions } from './worker/worker-options.ts';
@@ -60,6 +63,7 @@ export class Queue {
   private readonly events: QueueEvents;
   private readonly signals: LocalSignals = createLocalSignals();
   private readonly workers = new Set<Worker>();
+  private readonly watchers: Watchers;
   private closed = false;
 
   constructor(
@@ -67,6 +71,7 @@ export class Queue {
     readonly store: Store,
     private readonly settings: QueueSettings,
   ) {
+    this.watchers = new Watchers(store, settings.logger);
     this.events = new QueueEvents((error, event) =>
       settings.logger.error(`a '${event.type}' listener threw: ${(error as Error)?.message ?? error}`, { jobId: event.job.id }),
     );
@@ -252,6 +257,38 @@ export class Queue {
     return this;
   }
 
+  /**
+   * Listens to changes made by ANY process (this one included): jobs added, started, progressing (as written
+   * by the worker's tick), retrying, completed, failed, cancelled or deleted, each with the job as read after
+   * the change. Filter by `names` or `ids` (a job matching either is heard); neither hears every job.
+   * Returns the unsubscribe function.
+   *
+   * Cost: one change-feed subscription per queue, however many watchers; the jobs of a batch of changes are
+   * read in ONE statement (only those some watcher wants), never one per job, and nothing is written.
+   * PostgreSQL: from the statements' NOTIFY. SQLite: from a journal row each write transaction appends,
+   * followed after local commits and when PRAGMA data_version shows another process's.
+   */
+  watch(listener: WatchListener, options: WatchOptions = {}): () => void {
+    this.assertOpen();
+    if (typeof listener !== 'function') {
+      throw new ValidationError([`watch() takes a listener function (event) => void, got ${describeValue(listener)}`]);
+    }
+    const o = parseInput(watchOptionsSchema, options, 'options');
+    return this.watchers.add(listener, o);
+  }
+
+  /**
+   * Resolves with the job once it completed, whichever process ran it; rejects with JobFailedError when it
+   * ends failed or cancelled, JobNotFoundError when it does not exist (or is deleted), WaitTimeoutError after
+   * `timeout` ms. One read now, then the change feed (no polling).
+   */
+  async waitFor(id: string, options: { timeout?: number } = {}): Promise<Job> {
+    this.assertOpen();
+    const jobId = parseInput(jobIdSchema, id, 'id');
+    const o = parseInput(waitForOptionsSchema, options, 'options');
+    return this.watchers.waitFor(jobId, o.timeout);
+  }
+
   /** Creates a worker for these handlers; call start() on it. */
   worker(handlers: Handlers, options: WorkerOptions = {}): Worker {
     this.assertOpen();
@@ -276,6 +313,7 @@ export class Queue {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.watchers.close();
     await Promise.all([...this.workers].map((w) => w.stop()));
     await this.store.close();
   }

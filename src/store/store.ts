@@ -1,3 +1,4 @@
+import type { WatchEvent } from '../events.ts';
 import type { BackoffOptions, Job, JobCounts, JobStatus, TransactionClient } from '../job.ts';
 
 /**
@@ -76,6 +77,17 @@ export interface Store {
    */
   watch(listener: (events: FeedEvent[]) => void): () => void;
 
+  /**
+   * The itemised change feed: jobs changed by any process (this one included), read in ONE statement per
+   * batch of changes, never one per job, and never an extra write per job. `interest` says which jobs the
+   * subscriber wants read (asked before each read; the store may deliver more). `onGap` says changes were
+   * missed (a feed reconnect, a batch too large to itemise, a reader left far behind): re-read what you show.
+   */
+  watchJobs(p: WatchJobsParams): () => void;
+
+  /** The jobs of these ids that exist, in no set order; one statement. */
+  getMany(ids: string[]): Promise<Job[]>;
+
   /** Statements and round trips sent so far, in all and per method: how tests keep N+1 dead. */
   stats(): StoreStats;
 
@@ -94,6 +106,20 @@ export type FeedEvent =
   /** `count` is how many jobs changed: more than `ids.length` when a large batch was summarised (ids omitted). */
   | { type: JobChangeType; ids: string[]; names: string[]; runAt?: number; count?: number }
   | { type: 'external' };
+
+/** A subscriber of Store.watchJobs. */
+export interface WatchJobsParams {
+  interest: () => WatchInterest;
+  onChanges: (events: WatchEvent[]) => void;
+  onGap: (reason: string) => void;
+}
+
+/** Which jobs a change-feed subscriber wants read: all of them, or those of some names or ids. */
+export interface WatchInterest {
+  all: boolean;
+  names: ReadonlySet<string>;
+  ids: ReadonlySet<string>;
+}
 
 export type TransitionOp = 'retry' | 'cancel' | 'delete';
 

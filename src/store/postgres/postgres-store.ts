@@ -5,8 +5,11 @@ import { emptyCounts, type Job, type JobCounts, type JobStatus, type Transaction
 import { defaultLogger, type Logger } from '../../logger.ts';
 import { claimOrder, isRowId, orderEnqueuedIds } from '../job-ids.ts';
 import { StatementCounter } from '../statement-counter.ts';
-import type { ClaimParams, ClaimResult, FeedEvent, ListFilter, NewJob, Outcome, Store, StoreStats, TickParams, TickResult, TransitionOp } from '../store.ts';
+import type {
+  ClaimParams, ClaimResult, FeedEvent, ListFilter, NewJob, Outcome, Store, StoreStats, TickParams, TickResult, TransitionOp, WatchJobsParams,
+} from '../store.ts';
 import { transitionRefused, uniqueKeyHeld } from '../transition-error.ts';
+import { NotifyJobFeed } from './job-feed.ts';
 import { NotifyFeed } from './notify-feed.ts';
 import { type JobRow, rowToJob } from './rows.ts';
 import { migrate, SCHEMA_NAME } from './schema.ts';
@@ -49,6 +52,7 @@ export class PostgresStore implements Store {
   private readonly counter = new StatementCounter();
   private readonly sql: Statements;
   private readonly feed: NotifyFeed;
+  private readonly jobFeed: NotifyJobFeed;
   private readonly logger: Logger;
   private closed = false;
 
@@ -81,6 +85,7 @@ export class PostgresStore implements Store {
       logger: this.logger,
       counter: this.counter,
     });
+    this.jobFeed = new NotifyJobFeed((listener) => this.feed.watch(listener), (ids) => this.getMany(ids, 'watch'), this.logger);
   }
 
   /** Connects and brings the schema up to date (safe from many processes at once). */
@@ -261,6 +266,17 @@ export class PostgresStore implements Store {
 
   watch(listener: (events: FeedEvent[]) => void): () => void {
     return this.feed.watch(listener);
+  }
+
+  watchJobs(p: WatchJobsParams): () => void {
+    return this.jobFeed.watch(p);
+  }
+
+  async getMany(ids: string[], method = 'get'): Promise<Job[]> {
+    const wanted = ids.filter(isRowId);
+    if (wanted.length === 0) return [];
+    const rows = await this.run<JobRow>(method, 'get jobs', this.sql.selectJobs, [wanted]);
+    return rows.map(rowToJob);
   }
 
   /** Resolves once the change feed LISTENs; watchers that must not miss the next change await it. */

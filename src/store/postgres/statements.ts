@@ -244,6 +244,8 @@ export function buildStatements(schema: string, channel: string) {
 
     // One primary-key probe in each table.
     selectJob: { name: name('select-job'), text: `SELECT ${cols('j')} FROM ${V} j WHERE j.id = $1` },
+    // $1 ids: the jobs that exist, for the change feed and waitFor; primary-key probes in each table.
+    selectJobs: { name: name('select-jobs'), text: `SELECT ${cols('j')} FROM ${V} j WHERE j.id = ANY($1::bigint[])` },
 
     // Listing, newest first, keyset by id: one statement per filter shape, each with its own index and plan.
     list: listStatements(name, L, D, V, cols),
