@@ -227,6 +227,37 @@ export function cliSuite(label: string, open: () => Promise<CliTestTarget>, { st
         assert.deepEqual([job.status, job.attempts, job.maxAttempts], ['pending', 0, 1]);
       }));
 
+    test('ls --watch and show --follow update as a worker in another process makes progress; add --wait exits 0 or 1 by outcome', () =>
+      withTarget(async ({ target, start }) => {
+        await spool(target, ['add', 'steps', '{"steps":8,"stepMs":300}']);
+        const watch = start(['ls', '--watch']);
+        const follow = start(['show', '1', '--follow']);
+        await watch.waitForOutput(/pending\s+0\/3/, 'the first listing');
+        await follow.waitForOutput(/^status\s+pending$/m, 'the snapshot');
+        const worker = start(['worker', '--handlers', HANDLERS, '--concurrency', '2']);
+        // The worker's ticks write progress about once a second: the live views show it mid-job, then the end.
+        await watch.waitForOutput(/running\s+1\/3 .*progress \{"step":\d,"of":8\}/, 'progress of the running job in ls --watch');
+        await follow.waitForOutput(/progress {2}\{"step":\d,"of":8\}/, 'a progress line in show --follow');
+        await watch.waitForOutput(/completed\s+1\/3 .*→ \{"steps":8\}/, 'the completed job in ls --watch');
+        const followed = await follow.exited;
+        assert.equal(followed.code, 0, 'show --follow ends with the job, exit 0 when it completed');
+        assert.match(follow.stdout(), /completed \{"steps":8\}\n$/);
+        watch.child.kill('SIGINT');
+        assert.equal((await watch.exited).code, 0, 'ls --watch ends on Ctrl-C, exit 0');
+
+        const waited = await spool(target, ['add', 'echo', '{"x":1}', '--wait', '--json']);
+        assert.equal(waited.code, 0, waited.stderr);
+        assert.deepEqual((JSON.parse(waited.stdout) as Job).result, { echoed: { x: 1 } });
+        const failed = await spool(target, ['add', 'boom', '--attempts', '1', '--wait']);
+        assert.equal(failed.code, 1);
+        assert.match(failed.stderr, /failed after 1 of 1 attempts: kaput/);
+        worker.child.kill('SIGTERM');
+        assert.equal((await worker.exited).code, 0);
+        const timedOut = await spool(target, ['add', 'echo', '--wait', '--wait-timeout', '300ms']);
+        assert.equal(timedOut.code, 1);
+        assert.match(timedOut.stderr, /did not finish within 300 ms/);
+      }));
+
     test('doctor passes a fresh database and fails, exit 1, with the fix when an index is missing', () =>
       withTarget(async ({ target, sql, anIndex }) => {
         await spool(target, ['add', 'x']);

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import type { JobOptions } from '../../index.ts';
+import { JobFailedError, type JobOptions, type Queue } from '../../index.ts';
 import { duration, integer, parseJsonArgument, wholeNumber } from '../arguments.ts';
 import type { CommandContext } from '../command-context.ts';
 import { type DbFlags, withDbOptions, withExamples } from '../db-options.ts';
@@ -8,7 +8,11 @@ import { openLineSource } from '../import/ndjson-source.ts';
 import { printJson, stdoutPalette } from '../output.ts';
 import { formatCount } from '../print/format.ts';
 import { progressBar } from '../print/progress-bar.ts';
+import { signalExitCode, untilInterrupted } from '../interrupt.ts';
+import { shortJson } from '../print/format.ts';
+import { renderFields } from '../print/table.ts';
 import { withQueue } from '../runner.ts';
+import { jobFields } from './show.ts';
 import { UsageError } from '../usage-error.ts';
 
 interface AddFlags extends DbFlags {
@@ -18,6 +22,8 @@ interface AddFlags extends DbFlags {
   unique?: string;
   timeout?: number;
   file?: string;
+  wait?: boolean;
+  waitTimeout?: number;
   json?: boolean;
 }
 
@@ -36,12 +42,15 @@ export function addCommand(ctx: CommandContext): Command {
       .option('--attempts <n>', 'attempts in all, the first included (default 3)', wholeNumber(1))
       .option('--unique <key>', 'at most one pending or running job with this key; adding another returns its id')
       .option('--timeout <ms>', 'an attempt running longer is aborted and fails: 60000, 1m', duration(false))
+      .option('--wait', 'wait until the job finishes, whichever worker runs it; print its result; exit 1 if it fails or is cancelled')
+      .option('--wait-timeout <ms>', 'with --wait: give up after this long (exit 1): 30s, 5m', duration(false))
       .option('--file <path>', 'import NDJSON: one job per line, { "name", "data", "options" } (- reads stdin)')
       .option('--json', 'print { id } (or the import summary) as JSON'),
   );
   return withExamples(command, [
     `spool add deep-scan '{"repo":"acme/api"}' --priority 10`,
     `spool add send-report '{}' --delay 5m --attempts 5 --unique report:daily`,
+    `spool add deep-scan '{"repo":"acme/api"}' --wait --wait-timeout 10m   # exit 1 if the scan fails`,
     'spool add --file jobs.ndjson                 # lines like {"name":"deep-scan","data":{"repo":"a/b"},"options":{"priority":5}}',
     'spool add deep-scan --file repos.ndjson      # every line is the data of one deep-scan job',
   ]).action(async (name: string | undefined, json: string | undefined, flags: AddFlags) => {
@@ -55,16 +64,56 @@ export function addCommand(ctx: CommandContext): Command {
     if (flags.file !== undefined) {
       if (json !== undefined) throw new UsageError('with --file the jobs come from the file: give at most a job name, not JSON data');
       if (flags.unique !== undefined) throw new UsageError('--unique would give every line of the file the same key; put "uniqueKey" in each line\'s "options" instead');
+      if (flags.wait) throw new UsageError('--wait waits for one job; it does not combine with --file');
       return addFromFile(ctx, flags.file, name, options, flags);
     }
     if (name === undefined) throw new UsageError('give the job a name: spool add NAME [JSON], or import a file: spool add --file jobs.ndjson');
     const data = json === undefined ? null : parseJsonArgument(json === '-' ? await ctx.readStdin() : json, 'the job data');
+    if (flags.waitTimeout !== undefined && !flags.wait) throw new UsageError('--wait-timeout goes with --wait');
     await withQueue(ctx, flags, async (queue) => {
       const id = await queue.add(name, data, options);
-      if (flags.json) return printJson(ctx, { id });
-      ctx.out(`added job ${id} (${name})\n`);
+      if (!flags.wait) {
+        if (flags.json) return printJson(ctx, { id });
+        return ctx.out(`added job ${id} (${name})\n`);
+      }
+      if (!flags.json) ctx.err(`added job ${id} (${name}); waiting for it to finish (Ctrl-C stops waiting, not the job)\n`);
+      await waitForJob(ctx, queue, id, flags);
     });
   });
+}
+
+/** `--wait`: progress on stderr while it runs (terminal only), the finished job on stdout; exit 1 unless it completed. */
+async function waitForJob(ctx: CommandContext, queue: Queue, id: string, flags: AddFlags): Promise<void> {
+  const live = ctx.stderrIsTTY && !flags.json;
+  const unwatch = live
+    ? queue.watch(({ type, job }) => {
+        if (type === 'progress' || type === 'started' || type === 'retrying') {
+          ctx.err(`\r${type === 'retrying' ? 'retrying' : 'running'}: ${'progress' in job ? shortJson(job.progress, 70) : ''}\u001b[K`);
+        }
+      }, { ids: [id] })
+    : () => {};
+  const interrupt = untilInterrupted();
+  try {
+    const outcome = await Promise.race([
+      queue.waitFor(id, flags.waitTimeout !== undefined ? { timeout: flags.waitTimeout } : {}).then(
+        (job) => ({ job, error: undefined }),
+        (error: unknown) => ({ job: error instanceof JobFailedError ? error.job : undefined, error: error as Error }),
+      ),
+      interrupt.signal.then((signal) => ({ signal })),
+    ]);
+    if (live) ctx.err('\r\u001b[K');
+    if ('signal' in outcome) {
+      ctx.err(`spool: stopped waiting (${outcome.signal}); job ${id} goes on: spool show ${id} --follow\n`);
+      ctx.setExitCode(signalExitCode(outcome.signal));
+      return;
+    }
+    if (flags.json) printJson(ctx, outcome.job ?? { id, error: outcome.error?.message });
+    else if (outcome.job) ctx.out(renderFields(jobFields(outcome.job, Date.now(), stdoutPalette(ctx)), stdoutPalette(ctx)));
+    if (outcome.error) throw outcome.error;
+  } finally {
+    interrupt.stop();
+    unwatch();
+  }
 }
 
 async function addFromFile(ctx: CommandContext, path: string, name: string | undefined, options: JobOptions, flags: AddFlags): Promise<void> {
