@@ -45,8 +45,13 @@ export async function killStragglers(processes: Iterable<RunningSpool>): Promise
   await Promise.all(running.map((p) => p.exited));
 }
 
-export function startSpool(target: CliTarget, args: string[], options: { env?: Record<string, string | undefined>; cwd?: string } = {}): RunningSpool {
-  const child = spawn(process.execPath, [SPOOL_BIN, ...args], { env: { ...process.env, ...cliEnv(target, options.env) }, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startSpool(
+  target: CliTarget,
+  args: string[],
+  options: { env?: Record<string, string | undefined>; cwd?: string; command?: string[] } = {},
+): RunningSpool {
+  const [program, ...prefix] = options.command ?? [process.execPath, SPOOL_BIN];
+  const child = spawn(program!, [...prefix, ...args], { env: { ...process.env, ...cliEnv(target, options.env) }, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   const wakers = new Set<() => void>();
