@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import { DEFAULT_BACKOFF } from './backoff.ts';
 import type { Clock } from './clock.ts';
 import { ValidationError } from './errors.ts';
@@ -22,7 +21,9 @@ import { toJsonText } from './json-payload.ts';
 import type { Logger } from './logger.ts';
 import type { NewJob, Store, StoreStats } from './store/store.ts';
 import { Watchers, type WatchListener, type WatchOptions } from './watch.ts';
-import { type Handlers, Worker, type WorkerOptions } from './worker.ts';
+import { createLocalSignals, type LocalSignals } from './worker/local-signals.ts';
+import { Worker } from './worker/worker.ts';
+import type { Handlers, WorkerOptions } from './worker/worker-options.ts';
 
 /** One entry of queue.addBulk(). */
 export interface BulkJob<Data = unknown> {
@@ -67,13 +68,6 @@ export interface QueueSettings {
   maxPayloadBytes: number;
 }
 
-/**
- * Signals from the queue to the workers of this process, no database in between: jobs became runnable
- * at a time (added or retried); a running job was cancelled or deleted here, so its worker aborts it now
- * rather than at its next tick.
- */
-export type LocalSignals = EventEmitter<{ runnable: [runAt: number]; cancel: [id: string]; delete: [id: string] }>;
-
 /** Default page size of listJobs(). */
 const DEFAULT_PAGE = 50;
 /** Jobs one prune statement deletes at most, so a big clean-up never holds the write lock for long. */
@@ -85,7 +79,7 @@ const PRUNE_CHUNK = 10_000;
  */
 export class Queue {
   private readonly events: QueueEvents;
-  private readonly signals: LocalSignals = new EventEmitter();
+  private readonly signals: LocalSignals = createLocalSignals();
   private readonly workers = new Set<Worker>();
   private readonly watchers: Watchers;
   private closed = false;
@@ -95,7 +89,6 @@ export class Queue {
     readonly store: Store,
     private readonly settings: QueueSettings,
   ) {
-    this.signals.setMaxListeners(0);
     this.watchers = new Watchers(store, settings.logger);
     this.events = new QueueEvents((error, event) =>
       settings.logger.error(`a '${event.type}' listener threw: ${(error as Error)?.message ?? error}`, { jobId: event.job.id }),

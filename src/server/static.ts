@@ -4,8 +4,16 @@ import { fileURLToPath } from 'node:url';
 import type { Context } from 'hono';
 import type { Features } from './routes/features.ts';
 
-/** Where the built dashboard ships in the package: <package>/dashboard/dist (this file is <package>/{src,dist}/server/). */
-export const PACKAGE_DASHBOARD_DIR = fileURLToPath(new URL('../../dashboard/dist/', import.meta.url));
+/**
+ * Where a built dashboard is looked for when no dashboardDir is given, first found wins (this file is
+ * <package>/dist/server/static.js in the package, <repo>/src/server/static.ts in a checkout): the package's
+ * dist/dashboard/ (npm run build puts it there), then a checkout's dashboard/dist/ (the dashboard's own build).
+ */
+export const DASHBOARD_DIRS: readonly string[] = [
+  fileURLToPath(new URL('../dashboard/', import.meta.url)),
+  fileURLToPath(new URL('../../dist/dashboard/', import.meta.url)),
+  fileURLToPath(new URL('../../dashboard/dist/', import.meta.url)),
+];
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -32,8 +40,9 @@ export class Dashboard {
   private readonly index: string | undefined;
 
   constructor(dir: string | false | undefined) {
-    const candidate = dir === false ? undefined : resolve(dir ?? PACKAGE_DASHBOARD_DIR);
-    if (candidate && existsSync(join(candidate, 'index.html'))) {
+    const candidates = dir === false ? [] : dir === undefined ? DASHBOARD_DIRS : [dir];
+    const candidate = candidates.map((d) => resolve(d)).find((d) => existsSync(join(d, 'index.html')));
+    if (candidate) {
       this.root = realpathSync(candidate);
       this.index = readFileSync(join(this.root, 'index.html'), 'utf8');
     }

@@ -1,9 +1,9 @@
-import { backoffDelay, DEFAULT_BACKOFF } from './backoff.ts';
-import type { Clock } from './clock.ts';
-import { SpoolError } from './errors.ts';
-import type { Job } from './job.ts';
-import { toJsonText } from './json-payload.ts';
-import type { Outcome } from './store/store.ts';
+import { backoffDelay, DEFAULT_BACKOFF } from '../backoff.ts';
+import type { Clock } from '../clock.ts';
+import { SpoolError } from '../errors.ts';
+import type { Job } from '../job.ts';
+import { toJsonText } from '../json-payload.ts';
+import type { Outcome } from '../store/store.ts';
 
 /** What a handler gets besides its job. */
 export interface JobContext {

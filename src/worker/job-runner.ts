@@ -1,0 +1,106 @@
+import type { Clock } from '../clock.ts';
+import type { QueueEvents } from '../events.ts';
+import type { Job } from '../job.ts';
+import { toJsonText } from '../json-payload.ts';
+import { Attempt, decideOutcome, type Handler, type JobContext } from './attempt.ts';
+import type { HeldJobs } from './held-jobs.ts';
+import type { OutcomeBatcher } from './outcome-batcher.ts';
+import type { WorkerConfig } from './worker-options.ts';
+import type { WorkerStats } from './worker-stats.ts';
+
+/** What the runner needs from its worker. */
+export interface JobRunnerDeps {
+  config: WorkerConfig;
+  clock: Clock;
+  events: QueueEvents;
+  stats: WorkerStats;
+  maxPayloadBytes: number;
+  batcher: OutcomeBatcher;
+  /** False once the worker stops: buffered jobs are then released, not started. */
+  isRunning(): boolean;
+  nudge(): void;
+}
+
+/**
+ * Runs claimed jobs in the worker's slots: starts buffered jobs while slots are free, gives each handler its
+ * context (signal, progress, attempt), and turns each settlement into an outcome for the batcher. Keeps the
+ * mean handler time, which sizes the prefetch.
+ */
+export class JobRunner {
+  /** Mean handler time in ms (exponentially weighted), to size the prefetch. */
+  meanRunMs = Number.POSITIVE_INFINITY;
+  private idle: { promise: Promise<void>; resolve: () => void } | undefined;
+
+  constructor(
+    private readonly held: HeldJobs,
+    private readonly deps: JobRunnerDeps,
+  ) {}
+
+  /** Fills free slots from the buffer; while stopping, releases what is buffered instead. */
+  startBuffered(): void {
+    const { held, deps } = this;
+    if (!deps.isRunning()) {
+      for (const job of held.buffer.splice(0)) deps.batcher.add(job, { id: job.id, status: 'released' });
+      return;
+    }
+    while (held.buffer.length > 0 && held.attempts.size < deps.config.settings.concurrency) this.begin(held.buffer.shift()!);
+  }
+
+  /** Resolves when no attempt runs. */
+  whenIdle(): Promise<void> {
+    if (this.held.attempts.size === 0) return Promise.resolve();
+    if (!this.idle) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.idle = { promise, resolve: () => { this.idle = undefined; resolve(); } };
+    }
+    return this.idle.promise;
+  }
+
+  /** Starts one claimed job, or settles at once a job that must not run. */
+  private begin(job: Job): void {
+    const { held, deps } = this;
+    if (job.cancelRequested) {
+      deps.batcher.add(job, { id: job.id, status: 'cancelled', error: 'cancelled while its worker was gone' });
+      return;
+    }
+    if (job.attempts > job.maxAttempts) {
+      const error = `its worker stopped during the last of ${job.maxAttempts} attempts (lease expired)`;
+      deps.batcher.add(job, { id: job.id, status: 'failed', error, errorStack: null });
+      return;
+    }
+    const attempt = new Attempt(job);
+    held.attempts.set(job.id, attempt);
+    deps.stats.started++;
+    deps.events.emit('started', job);
+    const ctx: JobContext = {
+      get signal() {
+        return attempt.signal;
+      },
+      attempt: job.attempts,
+      workerId: deps.config.id,
+      progress: (value) => this.recordProgress(attempt, value),
+    };
+    const handler = deps.config.handlers[job.name] as Handler;
+    const began = performance.now();
+    void attempt.run(handler, ctx).then((settlement) => {
+      held.attempts.delete(job.id);
+      const ran = performance.now() - began;
+      this.meanRunMs = Number.isFinite(this.meanRunMs) ? this.meanRunMs * 0.9 + ran * 0.1 : ran;
+      const progressJson = attempt.dirtyProgress ?? attempt.sendingProgress;
+      const outcome = decideOutcome(job, settlement, progressJson, deps.clock, undefined, deps.maxPayloadBytes);
+      if (outcome) deps.batcher.add(job, outcome);
+      this.startBuffered();
+      if (held.attempts.size === 0) this.idle?.resolve();
+      deps.nudge();
+    });
+  }
+
+  /** ctx.progress(): kept in memory for the next tick, announced in-process at once. */
+  private recordProgress(attempt: Attempt, value: unknown): void {
+    if (!this.held.attempts.has(attempt.job.id)) return;
+    attempt.dirtyProgress = toJsonText(value, 'progress', this.deps.maxPayloadBytes);
+    attempt.job.progress = value;
+    if (this.deps.events.has('progress')) this.deps.events.emit('progress', { ...attempt.job });
+  }
+}

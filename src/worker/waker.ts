@@ -1,0 +1,49 @@
+/**
+ * How the claim loop sleeps and is woken: a nudge wakes it on the next turn of the event loop (so outcomes
+ * settling in the same turn are written together), a sleep ends at a nudge or after a time, and timers set
+ * for later wake-ups (a delayed job coming due) are cleared together when the worker stops.
+ */
+export class Waker {
+  private wakeUp: (() => void) | undefined;
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  /** Wakes the sleeping loop, if it sleeps; completions settling in the same turn are written together. */
+  nudge(): void {
+    const wake = this.wakeUp;
+    this.wakeUp = undefined;
+    if (wake) setImmediate(wake);
+  }
+
+  /** Waits for a nudge, or `ms` (forever when undefined); `onTimeout` runs if the time ran out first. */
+  sleep(ms: number | undefined, onTimeout?: () => void): Promise<void> {
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      this.wakeUp = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      if (ms !== undefined) {
+        timer = setTimeout(() => {
+          this.wakeUp = undefined;
+          onTimeout?.();
+          resolve();
+        }, ms);
+      }
+    });
+  }
+
+  /** Runs `fn` after `ms`, unless clear() runs first. */
+  after(ms: number, fn: () => void): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      fn();
+    }, Math.max(0, ms));
+    this.timers.add(timer);
+  }
+
+  /** Cancels every pending after(). */
+  clear(): void {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+  }
+}

@@ -1,0 +1,180 @@
+import type { Clock } from '../clock.ts';
+import { ValidationError } from '../errors.ts';
+import type { QueueEvents } from '../events.ts';
+import type { Job } from '../job.ts';
+import type { Logger } from '../logger.ts';
+import type { FeedEvent, Store } from '../store/store.ts';
+import { AttemptAbort } from './attempt.ts';
+import { ClaimLoop } from './claim-loop.ts';
+import { HeldJobs } from './held-jobs.ts';
+import { JobRunner } from './job-runner.ts';
+import type { LocalSignals } from './local-signals.ts';
+import { OutcomeBatcher } from './outcome-batcher.ts';
+import { Ticker } from './ticker.ts';
+import { Waker } from './waker.ts';
+import { type Handlers, resolveWorkerConfig, type WorkerConfig, type WorkerOptions } from './worker-options.ts';
+import { newWorkerStats, type WorkerStats } from './worker-stats.ts';
+
+/** What the queue hands its workers. */
+export interface WorkerDeps {
+  clock: Clock;
+  logger: Logger;
+  events: QueueEvents;
+  signals: LocalSignals;
+  maxPayloadBytes: number;
+  onStopped: (worker: Worker) => void;
+}
+
+/**
+ * Runs jobs: claims as many as it has free slots in one statement, runs them, and writes their outcomes
+ * in batches (on SQLite carried by the next claim: one round trip). One tick statement per interval keeps the
+ * leases of all its running jobs, writes their coalesced progress and learns of cancellations.
+ * Database cost per job: its share of a claim, of the ticks it lives through, and of a completion.
+ *
+ * This class wires the parts and owns the lifecycle (start, handoff, stop); the work is done by the claim
+ * loop (claim-loop.ts), the runner (job-runner.ts), the outcome batcher (outcome-batcher.ts) and the ticker
+ * (ticker.ts), over the jobs held (held-jobs.ts).
+ */
+export class Worker {
+  readonly id: string;
+  private readonly config: WorkerConfig;
+  private readonly counters: WorkerStats = newWorkerStats();
+  private readonly held = new HeldJobs();
+  private readonly waker = new Waker();
+  private readonly batcher: OutcomeBatcher;
+  private readonly runner: JobRunner;
+  private readonly loop: ClaimLoop;
+  private readonly ticker: Ticker;
+  private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
+  private loopDone: Promise<void> = Promise.resolve();
+  private stopping: Promise<void> | undefined;
+  private unwatch: (() => void) | undefined;
+
+  constructor(
+    private readonly store: Store,
+    handlers: Handlers,
+    options: WorkerOptions,
+    private readonly deps: WorkerDeps,
+  ) {
+    this.config = resolveWorkerConfig(handlers, options);
+    this.id = this.config.id;
+    const { clock, logger, events } = deps;
+    const isRunning = () => this.state === 'running';
+    const nudge = () => this.waker.nudge();
+    this.batcher = new OutcomeBatcher({ clock, events, stats: this.counters, onRetry: (runAt) => this.loop.wakeAt(runAt), nudge });
+    this.runner = new JobRunner(this.held, {
+      config: this.config, clock, events, stats: this.counters, maxPayloadBytes: deps.maxPayloadBytes, batcher: this.batcher, isRunning, nudge,
+    });
+    this.loop = new ClaimLoop(store, this.held, this.batcher, this.runner, this.waker, { config: this.config, clock, logger, stats: this.counters, isRunning });
+    this.ticker = new Ticker(store, this.held, {
+      workerId: this.id, leaseMs: this.config.settings.leaseMs, clock, logger, stats: this.counters, onCancel: this.onCancel, onLost: this.onDelete,
+    });
+  }
+
+  /** Starts claiming and running jobs. */
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new ValidationError([`worker ${this.id} was already started; create a new one with queue.worker()`]);
+    this.state = 'running';
+    this.deps.signals.on('runnable', this.onRunnable);
+    this.deps.signals.on('cancel', this.onCancel);
+    this.deps.signals.on('delete', this.onDelete);
+    this.unwatch = this.store.watch(this.onFeed);
+    const { progressFlushMs, leaseMs } = this.config.settings;
+    // A third of the lease at most, so two ticks can fail before a lease runs out.
+    this.ticker.start(Math.min(progressFlushMs, Math.floor(leaseMs / 3)));
+    this.loopDone = this.loop.run();
+  }
+
+  /**
+   * Graceful stop: claims nothing more, lets running jobs finish for up to graceMs, then aborts the rest
+   * (signal reason 'shutdown') and releases them to pending without spending their attempt.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  /**
+   * Reserves a slot for a job being added in this process, if this worker would start it at once: running,
+   * drained (its last claim found nothing else runnable, so nothing of higher priority waits), no claim on
+   * the wire, a slot free. The job is then inserted already claimed by this worker: one statement and one
+   * commit from add() to the handler, instead of an insert, a wake-up and a claim. Follow with adopt().
+   */
+  reserveHandoff(name: string): { workerId: string; leaseUntil: number } | null {
+    if (this.state !== 'running' || !this.loop.idle || !this.config.names.includes(name)) return null;
+    if (this.held.size >= this.config.settings.concurrency) return null;
+    this.held.reserved++;
+    return { workerId: this.id, leaseUntil: this.deps.clock.now() + this.config.settings.leaseMs };
+  }
+
+  /** Takes the job a reservation was for (null: it was not inserted, only free the slot). */
+  adopt(job: Job | null): void {
+    this.held.reserved--;
+    if (job === null) return;
+    this.held.buffer.push(job); // released at once if the worker is stopping
+    this.runner.startBuffered();
+    this.waker.nudge();
+  }
+
+  /** Counters since start. */
+  stats(): WorkerStats & { running: number; idle: boolean } {
+    const idle = this.state === 'running' && this.loop.idle && this.held.attempts.size + this.held.buffer.length === 0;
+    return { ...this.counters, running: this.held.attempts.size, idle };
+  }
+
+  private async shutdown(): Promise<void> {
+    if (this.state === 'new') {
+      this.state = 'stopped';
+      this.deps.onStopped(this);
+      return;
+    }
+    this.state = 'stopping';
+    this.runner.startBuffered(); // releases prefetched jobs at once, so other workers can take them
+    this.waker.nudge();
+    if (this.held.attempts.size > 0) {
+      const { graceMs } = this.config.settings;
+      let graceTimer: NodeJS.Timeout | undefined;
+      await Promise.race([this.runner.whenIdle(), new Promise<void>((resolve) => (graceTimer = setTimeout(resolve, graceMs)))]);
+      clearTimeout(graceTimer);
+      for (const attempt of this.held.attempts.values()) {
+        attempt.abort(new AttemptAbort('shutdown', `worker ${this.id} stopped before the job finished (graceMs ${graceMs})`));
+      }
+    }
+    await this.loopDone;
+    this.ticker.stop();
+    this.waker.clear();
+    this.deps.signals.off('runnable', this.onRunnable);
+    this.deps.signals.off('cancel', this.onCancel);
+    this.deps.signals.off('delete', this.onDelete);
+    this.unwatch?.();
+    this.state = 'stopped';
+    this.deps.onStopped(this);
+  }
+
+  private readonly onRunnable = (runAt: number): void => {
+    if (this.state !== 'running') return;
+    if (runAt <= this.deps.clock.now()) this.loop.lookForWork();
+    else this.loop.wakeAt(runAt);
+  };
+
+  /** Another process added or retried jobs (or, on SQLite, committed anything): look for work now. */
+  private readonly onFeed = (events: FeedEvent[]): void => {
+    for (const event of events) {
+      if (event.type === 'external') this.onRunnable(this.deps.clock.now());
+      else if ((event.type === 'added' || event.type === 'retrying') && event.names.some((n) => this.config.names.includes(n))) {
+        this.onRunnable(event.runAt ?? this.deps.clock.now());
+      }
+    }
+  };
+
+  private readonly onCancel = (id: string): void => {
+    const held = this.held.unbuffer(id);
+    if (held) this.batcher.add(held, { id, status: 'cancelled', error: 'cancelled by request' });
+    this.held.attempts.get(id)?.abort(new AttemptAbort('cancelled', 'cancelled by request'));
+  };
+
+  private readonly onDelete = (id: string): void => {
+    this.held.unbuffer(id);
+    this.held.attempts.get(id)?.abort(new AttemptAbort('lost', 'the job was deleted or taken over by another worker (lease lost)'));
+  };
+}
