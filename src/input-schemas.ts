@@ -125,6 +125,12 @@ export const watchOptionsSchema = z.strictObject({
   onGap: z.custom<(reason: string) => void>((v) => typeof v === 'function', { message: 'must be a function (reason) => void' }).optional(),
 });
 
+/** Options of queue.throughput(). */
+export const throughputOptionsSchema = z.strictObject({
+  minutes: wholeCount('how many minutes back', 1, 7 * 24 * 60).optional(),
+  name: z.lazy(() => jobNameSchema).optional(),
+});
+
 /** Options of queue.waitFor(). */
 export const waitForOptionsSchema = z.strictObject({
   timeout: wholeMs('how long to wait', 1).optional(),

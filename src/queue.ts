@@ -12,6 +12,7 @@ import {
   listFilterSchema,
   parseInput,
   pruneOptionsSchema,
+  throughputOptionsSchema,
   waitForOptionsSchema,
   watchOptionsSchema,
 } from './input-schemas.ts';
@@ -41,6 +42,23 @@ export interface ListJobsFilter {
   offset?: number;
   /** The id of the last job of the previous page. */
   cursor?: string;
+}
+
+/** One job name as queue.names() reports it. */
+export interface NameInfo {
+  name: string;
+  counts: JobCounts;
+  /** When a worker last claimed a job of this name; null if never, or where the store keeps no record. */
+  lastClaimedAt: Date | null;
+}
+
+/** Jobs ended in one minute (queue.throughput()). */
+export interface ThroughputMinute {
+  /** The minute's start. */
+  minute: Date;
+  completed: number;
+  /** Jobs that failed for good (retries not counted). */
+  failed: number;
 }
 
 /** Settings a Queue is built with (openQueue fills them in). */
@@ -207,6 +225,36 @@ export class Queue {
   }
 
   /**
+   * Every job name the store knows: its jobs per status, and when a worker last claimed one (null where the
+   * store keeps no record). One statement over the counters (SQLite), whatever the number of jobs.
+   */
+  async names(): Promise<NameInfo[]> {
+    this.assertOpen();
+    const rows = await this.store.names();
+    return rows
+      .map((r) => ({ name: r.name, counts: r.counts, lastClaimedAt: r.lastClaimAt === null ? null : new Date(r.lastClaimAt) }))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /**
+   * Jobs that completed, and that failed for good, in each of the last `minutes` minutes (default 60, the
+   * current one included), oldest first, zeros included; optionally of one name. One statement.
+   */
+  async throughput(options: { minutes?: number; name?: string } = {}): Promise<ThroughputMinute[]> {
+    this.assertOpen();
+    const o = parseInput(throughputOptionsSchema, options, 'options');
+    const minutes = o.minutes ?? 60;
+    const last = Math.floor(this.settings.clock.now() / 60_000);
+    const first = last - minutes + 1;
+    const rows = await this.store.throughput({ sinceMinute: first, ...(o.name ? { name: o.name } : {}) });
+    const byMinute = new Map(rows.map((r) => [r.minute, r]));
+    return Array.from({ length: minutes }, (_, i) => {
+      const row = byMinute.get(first + i);
+      return { minute: new Date((first + i) * 60_000), completed: row?.completed ?? 0, failed: row?.failed ?? 0 };
+    });
+  }
+
+  /**
    * Deletes jobs that finished (by default: completed) more than `olderThan` ms ago; returns how many.
    * One statement per 10,000 jobs. Run it on a schedule to keep the table small; the dead-letter queue
    * (failed jobs) is kept unless you name 'failed'.
@@ -302,6 +350,12 @@ export class Queue {
     });
     this.workers.add(worker);
     return worker;
+  }
+
+  /** Resolves when the database answers one trivial statement; rejects with StoreError otherwise. */
+  async ping(): Promise<void> {
+    this.assertOpen();
+    await this.store.ping();
   }
 
   /** Statements and round trips the store has sent so far. */

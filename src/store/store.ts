@@ -58,6 +58,15 @@ export interface Store {
   countsByName(): Promise<Record<string, JobCounts>>;
 
   /**
+   * Per job name: jobs by status and when a worker last claimed one (null when the store does not know);
+   * one statement, names with no job and no claim left out.
+   */
+  names(): Promise<NameStats[]>;
+
+  /** Jobs that completed and that failed for good, per minute from `sinceMinute` (epoch ms / 60,000); one statement. */
+  throughput(p: { sinceMinute: number; name?: string }): Promise<MinuteCount[]>;
+
+  /**
    * Moves one job if its state allows, checking the state inside the statement:
    * retry: failed|cancelled → pending (attempts reset); cancel: pending → cancelled, running → cancel requested;
    * delete: removes it anywhere. Throws JobNotFoundError or JobStateError otherwise.
@@ -87,6 +96,9 @@ export interface Store {
 
   /** The jobs of these ids that exist, in no set order; one statement. */
   getMany(ids: string[]): Promise<Job[]>;
+
+  /** One trivial statement: resolves when the database answers (health checks). */
+  ping(): Promise<void>;
 
   /** Statements and round trips sent so far, in all and per method: how tests keep N+1 dead. */
   stats(): StoreStats;
@@ -119,6 +131,21 @@ export interface WatchInterest {
   all: boolean;
   names: ReadonlySet<string>;
   ids: ReadonlySet<string>;
+}
+
+/** One job name's figures. */
+export interface NameStats {
+  name: string;
+  counts: JobCounts;
+  /** Epoch ms of the last claim of a job of this name, or null. */
+  lastClaimAt: number | null;
+}
+
+/** Jobs ended in one minute (`minute`: epoch ms / 60,000). Minutes with none are left out. */
+export interface MinuteCount {
+  minute: number;
+  completed: number;
+  failed: number;
 }
 
 export type TransitionOp = 'retry' | 'cancel' | 'delete';

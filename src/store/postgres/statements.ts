@@ -260,6 +260,19 @@ export function buildStatements(schema: string, channel: string) {
       text: `SELECT name, status, count(*)::int AS n FROM ${V} GROUP BY name, status`,
     },
 
+    // Interim, until counters land in this store: a GROUP BY over the table (no last-claim record yet).
+    nameStats: { name: name('name-stats'), text: `SELECT name, status, count(*)::int AS n FROM ${V} GROUP BY name, status` },
+    // $1 since (epoch minute), $2 name or NULL. Interim: reads finished rows of the period (no index on completed_at).
+    throughput: {
+      name: name('throughput'),
+      text: `
+  SELECT (extract(epoch FROM completed_at) / 60)::bigint AS minute,
+         count(*) FILTER (WHERE status = 'completed')::int AS completed, count(*) FILTER (WHERE status = 'failed')::int AS failed
+    FROM ${D}
+   WHERE status IN ('completed', 'failed') AND completed_at >= to_timestamp($1::float8 * 60) AND ($2::text IS NULL OR name = $2)
+   GROUP BY 1 ORDER BY 1`,
+    },
+
     // $1 id, $2 now. Moves a failed or cancelled job back to the live table, pending, attempts reset. A live
     // job holding its uniqueKey makes the INSERT fail with a unique violation (the store explains it).
     retryJob: {

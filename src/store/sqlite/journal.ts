@@ -14,10 +14,13 @@ export const CHANGE_ORDER: readonly JobChangeType[] = ['added', 'started', 'prog
  *   when a name was last claimed, added to `spool_counters` by a trigger on the insert.
  *
  * So the feed and the exact counts cost one small insert per transaction, whatever its number of jobs, and
- * nothing per job: no per-row trigger, no extra index on the jobs table. Measured on a 100,000-job drain in
- * claims of 400 (.tmp/counters-bench.ts, machine loaded, min of 9 runs): 715 ms without, 758 ms with a
- * per-transaction upsert (+6%), 823 ms with a per-row trigger (+15%), 859 ms with a per-row change
- * sequence column and its index (+20%).
+ * nothing per job: no per-row trigger, no extra index on the jobs table. Designs compared on a 100,000-job
+ * claim/complete cycle in batches of 400 (.tmp/counters-bench.ts, rough, machine loaded, min of 9): a per-row
+ * trigger cost +15%, a per-row change sequence with its index +20%, one upsert per transaction +6%.
+ * As built, measured against the same code without journal (rough, loaded 2-core machine, min of 7):
+ * store-level claim/complete cycle 764 → 856 ms per 100,000 jobs (+12%, of which about half is the
+ * journal insert and half reading the RETURNING rows); worker drain of 40,000 no-op jobs at concurrency 10
+ * 644 → 683 ms (+6%). The lead's quiet-machine W3 run is the figure to quote.
  */
 export class Journal {
   private readonly events = new Map<JobChangeType, (number | [number, string])[]>();

@@ -7,7 +7,8 @@ import { defaultLogger, type Logger } from '../../logger.ts';
 import { claimOrder, isRowId, orderEnqueuedIds } from '../job-ids.ts';
 import { StatementCounter } from '../statement-counter.ts';
 import type {
-  ClaimParams, ClaimResult, FeedEvent, ListFilter, NewJob, Outcome, Store, StoreStats, TickParams, TickResult, TransitionOp, WatchJobsParams,
+  ClaimParams, ClaimResult, FeedEvent, ListFilter, MinuteCount, NameStats, NewJob, Outcome, Store, StoreStats, TickParams, TickResult,
+  TransitionOp, WatchJobsParams,
 } from '../store.ts';
 import { transitionRefused, uniqueKeyHeld } from '../transition-error.ts';
 import { DataVersionFeed } from './data-version-feed.ts';
@@ -251,6 +252,24 @@ export class SqliteStore implements Store {
     return byName;
   }
 
+  async names(): Promise<NameStats[]> {
+    const rows = this.run('counts', 1, 'read name stats', () => this.stmt.nameStats.all() as { name: string; kind: number; key: number; n: number }[]);
+    const byName = new Map<string, NameStats>();
+    for (const row of rows) {
+      let entry = byName.get(row.name);
+      if (!entry) byName.set(row.name, (entry = { name: row.name, counts: emptyCounts(), lastClaimAt: null }));
+      if (row.kind === 0) entry.counts[JOB_STATUSES[row.key]!] = row.n;
+      else entry.lastClaimAt = row.n;
+    }
+    return [...byName.values()];
+  }
+
+  async throughput(p: { sinceMinute: number; name?: string }): Promise<MinuteCount[]> {
+    return this.run('counts', 1, 'read throughput', () =>
+      this.stmt.throughput.all({ since: p.sinceMinute, name: p.name ?? null }) as MinuteCount[],
+    );
+  }
+
   async transition(p: { id: string; op: TransitionOp; now: number }): Promise<Job | null> {
     const statement = { retry: this.stmt.retryJob, cancel: this.stmt.cancelJob, delete: this.stmt.deleteJob }[p.op];
     let row: JobRow | undefined;
@@ -297,6 +316,10 @@ export class SqliteStore implements Store {
     if (wanted.length === 0) return [];
     const rows = this.run('get', 1, 'get jobs', () => this.stmt.selectJobs.all({ ids: JSON.stringify(wanted) }) as JobRow[]);
     return rows.map(rowToJob);
+  }
+
+  async ping(): Promise<void> {
+    this.run('ping', 1, 'answer a health check', () => this.stmt.ping.get());
   }
 
   stats(): StoreStats {
@@ -363,6 +386,7 @@ function prepareAll(db: Database.Database) {
     finish: db.prepare(SQL.FINISH).raw(true),
     setProgress: db.prepare(SQL.SET_PROGRESS),
     selectJob: db.prepare(SQL.SELECT_JOB),
+    ping: db.prepare('SELECT 1'),
     selectJobs: db.prepare(SQL.SELECT_JOBS),
     insertChange: db.prepare(SQL.INSERT_CHANGE),
     pruneChanges: db.prepare(SQL.PRUNE_CHANGES),
@@ -378,6 +402,8 @@ function prepareAll(db: Database.Database) {
     countByStatus: db.prepare(SQL.COUNT_BY_STATUS),
     countByStatusOfName: db.prepare(SQL.COUNT_BY_STATUS_OF_NAME),
     countByNameAndStatus: db.prepare(SQL.COUNT_BY_NAME_AND_STATUS),
+    nameStats: db.prepare(SQL.NAME_STATS),
+    throughput: db.prepare(SQL.THROUGHPUT),
     retryJob: db.prepare(SQL.RETRY_JOB),
     cancelJob: db.prepare(SQL.CANCEL_JOB),
     deleteJob: db.prepare(SQL.DELETE_JOB),

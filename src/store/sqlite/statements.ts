@@ -133,6 +133,12 @@ export const LIST_JOBS = {
 // status codes are indexes in JOB_STATUSES (journal.ts STATUS_CODE).
 export const COUNT_BY_STATUS = `SELECT key AS status, sum(n) AS n FROM spool_counters WHERE kind = 0 GROUP BY key`;
 export const COUNT_BY_STATUS_OF_NAME = `SELECT key AS status, n FROM spool_counters WHERE kind = 0 AND name = @name`;
+/** Status counts (kind 0) and last claims (kind 3) of every name, one statement. */
+export const NAME_STATS = `SELECT name, kind, key, n FROM spool_counters WHERE kind IN (0, 3) AND (kind = 3 OR n <> 0) ORDER BY name`;
+export const THROUGHPUT = `
+  SELECT key AS minute, sum(iif(kind = 1, n, 0)) AS completed, sum(iif(kind = 2, n, 0)) AS failed
+    FROM spool_counters WHERE kind IN (1, 2) AND key >= @since AND (@name IS NULL OR name = @name)
+   GROUP BY key ORDER BY key`;
 export const COUNT_BY_NAME_AND_STATUS = `SELECT name, key AS status, n FROM spool_counters WHERE kind = 0 AND n <> 0`;
 
 export const RETRY_JOB = `
