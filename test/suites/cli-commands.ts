@@ -37,7 +37,8 @@ interface Listing {
  * colour); one of the two test files does, so they run once.
  */
 export function cliSuite(label: string, open: () => Promise<CliTestTarget>, { storeIndependent = false } = {}): void {
-  const independent = storeIndependent ? test : test.skip;
+  // Registered once (not skipped elsewhere): a skip in the summary would read as a missing service.
+  const independent: typeof test = storeIndependent ? test : ((() => {}) as unknown as typeof test);
   /** Runs `fn` on a fresh database and cleans up after, whatever happens. */
   const withTarget = async (fn: (t: CliTestTarget & { start: (args: string[]) => RunningSpool }) => Promise<void>) => {
     const t = await open();
