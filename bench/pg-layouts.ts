@@ -111,36 +111,52 @@ const plainClaim = (T: string, extra = '') => `
       ORDER BY priority DESC, run_at, id LIMIT $5 FOR UPDATE SKIP LOCKED))
   RETURNING ${RETURNED.split(', ').map((c) => `j.${c}`).join(', ')}`;
 
-/** Today's migration and the store's own statements (JSON recordsets, expired-lease CTE, NOTIFY). */
-const today: Candidate = {
-  id: 'today',
-  what: "today's schema (6 indexes) and the store's statements",
-  tables: ['jobs'],
-  async setup(c, schema) {
-    await migrate(c, schema);
-  },
-  fill: (c, S, n) => fillPlain(c, `${S}.jobs`, n),
-  async claim(c, S, limit) {
-    return todayClaim(c, S, [], limit);
-  },
-  async finish(c, S, jobs) {
-    const sql = statementsOf(S);
-    await c.query({ ...sql.finish, values: [outcomes(jobs), WORKER, Date.now()] });
-  },
-  both: (c, S, jobs, limit) => todayClaim(c, S, jobs, limit),
-};
+/**
+ * The store's own migration and statements (JSON recordsets, lease-expiry branch, NOTIFY, every column
+ * returned), optionally rewritten by `edit` to price one of those parts.
+ */
+function store(id: string, what: string, edit: (text: string) => string = (t) => t): Candidate {
+  const sql = (S: string) => statementsOf(S, edit);
+  return {
+    id,
+    what,
+    tables: ['jobs_live', 'jobs_done'],
+    async setup(c, schema) {
+      await migrate(c, schema);
+    },
+    fill: (c, S, n) => fillPlain(c, `${S}.jobs_live`, n),
+    claim: (c, S, limit) => storeClaim(c, sql(S), [], limit),
+    async finish(c, S, jobs) {
+      await c.query({ ...sql(S).finish, values: [outcomes(jobs), WORKER, Date.now()] });
+    },
+    both: (c, S, jobs, limit) => storeClaim(c, sql(S), jobs, limit),
+    explain: (S, some) => {
+      const now = Date.now();
+      return [
+        ['claim', sql(S).claim.text, ['[]', WORKER, now, now + LEASE_MS, ['noop'], 400]],
+        ['finish', sql(S).finish.text, [outcomes(some.map((id) => ({ id, name: 'noop', data: null }))), WORKER, now]],
+      ];
+    },
+  };
+}
+const today = store('store', "the store's schema and statements");
+/** The payload is still built, but not sent. */
+const storeNoNotify = store('store-nonotify', 'the store, its NOTIFY not sent (payload still built)', (t) => t.replace(/pg_notify\('[^']+', /g, '('));
 
 const statementCache = new Map<string, ReturnType<typeof buildStatements>>();
-function statementsOf(S: string) {
+function statementsOf(S: string, edit: (text: string) => string = (t) => t) {
   const schema = S.slice(1, -1);
   let sql = statementCache.get(schema);
-  if (!sql) statementCache.set(schema, (sql = buildStatements(schema, channelName(schema))));
+  if (!sql) {
+    sql = buildStatements(schema, channelName(schema));
+    for (const key of ['claim', 'finish'] as const) sql[key] = { ...sql[key], text: edit(sql[key].text) };
+    statementCache.set(schema, sql);
+  }
   return sql;
 }
 const outcomes = (jobs: Claimed[]) =>
   JSON.stringify(jobs.map((j) => ({ id: j.id, status: 'completed', result: 'null', progress: null, error: null, error_stack: null, run_at: null })));
-async function todayClaim(c: pg.Client, S: string, finish: Claimed[], limit: number): Promise<Claimed[]> {
-  const sql = statementsOf(S);
+async function storeClaim(c: pg.Client, sql: ReturnType<typeof buildStatements>, finish: Claimed[], limit: number): Promise<Claimed[]> {
   const now = Date.now();
   const { rows } = await c.query({ ...sql.claim, values: [outcomes(finish), WORKER, now, now + LEASE_MS, ['noop'], limit] });
   return (rows as (Claimed & { fin: boolean })[]).filter((r) => !r.fin);
@@ -303,6 +319,7 @@ function split(id: string, what: string, o: { partitioned: boolean; liveName: bo
 
 const CANDIDATES: Candidate[] = [
   today,
+  storeNoNotify,
   plain,
   noLists,
   deleting,
