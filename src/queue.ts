@@ -14,6 +14,7 @@ import {
   pruneOptionsSchema,
 } from './input-schemas.ts';
 import type { Job, JobCounts, JobOptions, JobStatus, TransactionClient } from './job.ts';
+import { GroupCommit } from './group-commit.ts';
 import { toJsonText } from './json-payload.ts';
 import type { Logger } from './logger.ts';
 import type { NewJob, Store, StoreStats } from './store/store.ts';
@@ -60,6 +61,7 @@ export class Queue {
   private readonly events: QueueEvents;
   private readonly signals: LocalSignals = createLocalSignals();
   private readonly workers = new Set<Worker>();
+  private readonly groupCommit: GroupCommit;
   private closed = false;
 
   constructor(
@@ -67,14 +69,17 @@ export class Queue {
     readonly store: Store,
     private readonly settings: QueueSettings,
   ) {
+    this.groupCommit = new GroupCommit(store, () => settings.clock.now());
     this.events = new QueueEvents((error, event) =>
       settings.logger.error(`a '${event.type}' listener threw: ${(error as Error)?.message ?? error}`, { jobId: event.job.id }),
     );
   }
 
   /**
-   * Adds one job; one statement. Returns its id (the existing job's id when `uniqueKey` matches one pending or
-   * running). PostgreSQL: with `options.client` the job is inserted inside your own transaction (see JobOptions).
+   * Adds one job; one statement, shared with the add() calls running concurrently in this process (group
+   * commit: 64 concurrent adds cost about two statements). Resolves once the job is committed, with its id (the
+   * existing job's id when `uniqueKey` matches one pending or running). PostgreSQL: with `options.client` the
+   * job is inserted inside your own transaction (see JobOptions), in a statement of its own.
    */
   async add<Data>(name: string, data?: Data, options?: JobOptions): Promise<string> {
     const [id] = await this.addBulk([{ name, data, options }]);
@@ -85,7 +90,7 @@ export class Queue {
   async addBulk(entries: BulkJob[]): Promise<string[]> {
     this.assertOpen();
     if (!Array.isArray(entries)) throw new ValidationError([`addBulk() takes an array of { name, data, options }, got ${typeof entries}`]);
-    const now = this.settings.clock.now();
+    let now = this.settings.clock.now();
     const clients = new Set<TransactionClient | undefined>();
     const jobs = entries.map((entry, i) => this.toNewJob(entry, entries.length === 1 ? '' : `jobs[${i}].`, now, clients));
     if (jobs.length === 0) return [];
@@ -96,7 +101,13 @@ export class Queue {
     const handoff = client ? undefined : this.reserveHandoff(jobs, now);
     let ids: string[];
     try {
-      ids = await this.store.enqueue({ jobs, now, ...(client ? { client } : {}) });
+      if (client !== undefined || jobs.length > 1) ids = await this.store.enqueue({ jobs, now, ...(client ? { client } : {}) });
+      else {
+        // A single add shares its statement with the adds running concurrently in this process.
+        const committed = await this.groupCommit.add(jobs[0]!);
+        ids = [committed.id];
+        now = committed.now;
+      }
     } catch (error) {
       handoff?.worker.adopt(null);
       throw error;

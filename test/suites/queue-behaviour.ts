@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   createBatchedProgressUpdater,
+  ValidationError,
   JobStateError,
   type Clock,
   type Job,
@@ -348,6 +349,46 @@ export function queueBehaviour(kind: string, factory: QueueFactory): void {
       assert.equal(job.attempts, 1);
       assert.equal(job.processingBy, worker.id);
       assert.deepEqual(ran.map((j) => j.id), [id]);
+    });
+
+    it('64 concurrent add() calls share their commits: the first alone (on PostgreSQL the first two), the rest together', async ({ queue }) => {
+      const before = queue.stats();
+      const ids = await Promise.all(Array.from({ length: 64 }, (_, i) => queue.add('mail', { i })));
+      const lanes = queue.store.parallel ? 2 : 1;
+      assert.equal(queue.stats().statements - before.statements, lanes + 1);
+      assert.equal(queue.stats().byMethod.enqueue! - (before.byMethod.enqueue ?? 0), lanes + 1);
+      assert.equal(new Set(ids).size, 64);
+      const stored = await queue.listJobs({ name: 'mail', limit: 100 });
+      assert.deepEqual(
+        stored.map((j) => [j.id, j.data]).sort((a, b) => Number(a[0]) - Number(b[0])),
+        ids.map((id, i) => [id, { i }]).sort((a, b) => Number(a[0]) - Number(b[0])),
+        'each add got the id of its own job',
+      );
+    });
+
+    it('concurrent adds sharing a commit each get their own result: an invalid one its error, a uniqueKey match the holder, the rest stored', async ({ queue }) => {
+      const holder = await queue.add('scan', { repo: 'held' }, { uniqueKey: 'scan:held' });
+      const before = queue.stats().statements;
+      const [first, invalid, matched, fresh, sameBatch, last] = await Promise.allSettled([
+        queue.add('scan', { repo: 'first' }),
+        queue.add('scan', { repo: 'bad' }, { delay: -5 }),
+        queue.add('scan', { repo: 'again' }, { uniqueKey: 'scan:held' }),
+        queue.add('scan', { repo: 'new' }, { uniqueKey: 'scan:new' }),
+        queue.add('scan', { repo: 'new, twice' }, { uniqueKey: 'scan:new' }),
+        queue.add('scan', { repo: 'last' }),
+      ]);
+      // The first add alone (PostgreSQL: the first two), then the rest together; SQLite reads the holder of an
+      // already-held key with one more statement. The invalid add sent none.
+      assert.equal(queue.stats().statements - before, 3);
+      assert.equal(invalid.status, 'rejected');
+      assert.ok((invalid as PromiseRejectedResult).reason instanceof ValidationError);
+      assert.match(((invalid as PromiseRejectedResult).reason as Error).message, /delay/);
+      const value = (r: PromiseSettledResult<string>) => (r.status === 'fulfilled' ? r.value : assert.fail(`rejected: ${r.reason}`));
+      assert.equal(value(matched), holder, 'a uniqueKey match gets the holder\'s id');
+      assert.equal(value(sameBatch), value(fresh), 'the second add of a key in the same commit gets the first one\'s id');
+      const jobs = await Promise.all([first, fresh, last].map((r) => queue.getJob(value(r))));
+      assert.deepEqual(jobs.map((j) => j?.data), [{ repo: 'first' }, { repo: 'new' }, { repo: 'last' }]);
+      assert.deepEqual((await queue.counts({ name: 'scan' })).pending, 4, 'held, first, new, last');
     });
 
     it('listJobs of 100 is one statement', async ({ queue }) => {
