@@ -22,6 +22,7 @@ import { toJsonText } from './json-payload.ts';
 import type { Logger } from './logger.ts';
 import type { NewJob, Store, StoreStats } from './store/store.ts';
 import { Watchers, type WatchListener, type WatchOptions } from './watch.ts';
+import { LocalAdds } from './worker/local-adds.ts';
 import { createLocalSignals, type LocalSignals } from './worker/local-signals.ts';
 import { Worker } from './worker/worker.ts';
 import type { Handlers, WorkerOptions } from './worker/worker-options.ts';
@@ -83,6 +84,7 @@ export class Queue {
   private readonly signals: LocalSignals = createLocalSignals();
   private readonly workers = new Set<Worker>();
   private readonly groupCommit: GroupCommit;
+  private readonly localAdds = new LocalAdds();
   private readonly watchers: Watchers;
   private closed = false;
 
@@ -122,7 +124,9 @@ export class Queue {
     }
     const [client] = clients;
     const handoff = client ? undefined : this.reserveHandoff(jobs, now);
-    let ids: string[];
+    let ids: string[] = [];
+    // Inside the caller's transaction nothing is announced locally: the feed is how workers learn of it.
+    const token = client === undefined ? this.localAdds.sent() : undefined;
     try {
       if (client !== undefined || jobs.length > 1) ids = await this.store.enqueue({ jobs, now, ...(client ? { client } : {}) });
       else {
@@ -134,6 +138,8 @@ export class Queue {
     } catch (error) {
       handoff?.worker.adopt(null);
       throw error;
+    } finally {
+      if (token !== undefined) this.localAdds.settled(token, ids);
     }
     // Inside the caller's transaction the jobs may still roll back: no local event or wake-up now; workers
     // everywhere learn of them from the change feed when the transaction commits.
@@ -336,6 +342,7 @@ export class Queue {
       logger: this.settings.logger,
       events: this.events,
       signals: this.signals,
+      localAdds: this.localAdds,
       maxPayloadBytes: this.settings.maxPayloadBytes,
       onStopped: (w) => this.workers.delete(w),
     });
