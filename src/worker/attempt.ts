@@ -3,6 +3,7 @@ import type { Clock } from '../clock.ts';
 import { SpoolError } from '../errors.ts';
 import type { Job } from '../job.ts';
 import { toJsonText } from '../json-payload.ts';
+import { storableText } from '../storable-text.ts';
 import type { Outcome } from '../store/store.ts';
 
 /** What a handler gets besides its job. */
@@ -154,9 +155,26 @@ function failure(job: Job, base: { id: string; progressJson?: string }, error: u
   return { ...base, status: 'failed', error: message, errorStack: stack };
 }
 
-/** A thrown value's message and stack, whatever was thrown. */
+/**
+ * A thrown value's message and stack, whatever was thrown (an Error, a string, an object, a circular one, a
+ * Proxy whose every getter throws), as text both stores hold: NUL bytes and lone surrogates become U+FFFD.
+ * A message or stack that could not be stored made PostgreSQL refuse the whole batch of outcomes it was in.
+ */
 export function describeError(error: unknown): { message: string; stack: string | null } {
-  if (error instanceof Error) return { message: error.message || error.name, stack: error.stack ?? null };
+  let described: { message: string; stack: string | null };
+  try {
+    described = describeRaw(error);
+  } catch {
+    described = { message: 'non-Error thrown (it could not be turned into text)', stack: null };
+  }
+  return { message: storableText(described.message), stack: described.stack === null ? null : storableText(described.stack) };
+}
+
+function describeRaw(error: unknown): { message: string; stack: string | null } {
+  if (error instanceof Error) {
+    const stack = error.stack;
+    return { message: String(error.message || error.name), stack: typeof stack === 'string' ? stack : null };
+  }
   if (typeof error === 'string') return { message: error, stack: null };
   try {
     return { message: `non-Error thrown: ${JSON.stringify(error)}`, stack: null };

@@ -99,7 +99,9 @@ export class ClaimLoop {
         continue;
       }
       const inFlight = this.claimInFlight !== undefined || this.finishInFlight !== undefined;
-      const settledDown = held.attempts.size === 0 && held.buffer.length === 0 && batcher.waiting === 0;
+      // Reserved slots count: a job an add() is handing over may still arrive, already claimed by this worker,
+      // and must be released (written) before the loop ends, or it would stay running under a stopped worker.
+      const settledDown = held.size === 0 && batcher.waiting === 0;
       if (!claiming && !inFlight && (settledDown || this.gaveUp)) return;
       const untilFlush = batcher.waiting > 0 ? Math.max(0, batcher.flushBy - performance.now()) : undefined;
       const untilRetry = backingOff ? this.retryAt - performance.now() : undefined;
@@ -116,7 +118,7 @@ export class ClaimLoop {
     const seq = this.wakeSeq;
     const { config, clock, stats } = this.deps;
     try {
-      const { jobs, finished } = await this.store.claim({
+      const { jobs, ...written } = await this.store.claim({
         names: config.names,
         limit,
         workerId: config.id,
@@ -128,7 +130,7 @@ export class ClaimLoop {
       stats.claims++;
       // A wake-up that arrived during this claim wins over its short answer.
       this.drained = jobs.length < limit && this.wakeSeq === seq;
-      this.batcher.written(outcomes, finished);
+      this.batcher.written(outcomes, written);
       this.held.buffer.push(...jobs);
       this.runner.startBuffered();
     } catch (error) {
@@ -142,9 +144,9 @@ export class ClaimLoop {
   /** One round trip: write `outcomes`. */
   private async finishOnly(outcomes: Outcome[]): Promise<void> {
     try {
-      const finished = await this.store.finish({ workerId: this.deps.config.id, now: this.deps.clock.now(), outcomes });
+      const written = await this.store.finish({ workerId: this.deps.config.id, now: this.deps.clock.now(), outcomes });
       this.failures = 0;
-      this.batcher.written(outcomes, finished);
+      this.batcher.written(outcomes, written);
     } catch (error) {
       this.storeFailed(error, outcomes, 'finish jobs');
     } finally {

@@ -5,7 +5,7 @@ import { emptyCounts, type Job, type JobCounts, type JobStatus, type Transaction
 import { defaultLogger, type Logger } from '../../logger.ts';
 import { claimOrder, isRowId, orderEnqueuedIds } from '../job-ids.ts';
 import { StatementCounter } from '../statement-counter.ts';
-import type { ClaimParams, ClaimResult, FeedEvent, ListFilter, NewJob, Outcome, Store, StoreStats, TickParams, TickResult, TransitionOp } from '../store.ts';
+import type { ClaimParams, ClaimResult, FeedEvent, FinishResult, ListFilter, NewJob, Outcome, Store, StoreStats, TickParams, TickResult, TransitionOp } from '../store.ts';
 import { transitionRefused, uniqueKeyHeld } from '../transition-error.ts';
 import { NotifyFeed } from './notify-feed.ts';
 import { type JobRow, rowToJob } from './rows.ts';
@@ -143,17 +143,17 @@ export class PostgresStore implements Store {
 
   async claim(p: ClaimParams): Promise<ClaimResult> {
     const outcomes = p.finish ?? [];
-    if (p.limit <= 0 && outcomes.length === 0) return { jobs: [], finished: [] };
+    if (p.limit <= 0 && outcomes.length === 0) return { jobs: [], finished: [], cancelled: [] };
     const rows = await this.run<JobRow & { fin: boolean }>('claim', 'claim jobs', this.sql.claim, [
       outcomesJson(outcomes), p.workerId, p.now, p.now + p.leaseMs, p.names, Math.max(0, p.limit),
     ]);
     const jobs: Job[] = [];
-    const finished: string[] = [];
+    const finishedRows: { id: string; status: string }[] = [];
     for (const row of rows) {
-      if (row.fin) finished.push(row.id);
+      if (row.fin) finishedRows.push(row);
       else jobs.push(rowToJob(row));
     }
-    return { jobs: jobs.sort(claimOrder), finished };
+    return { jobs: jobs.sort(claimOrder), ...finishResult(outcomes, finishedRows) };
   }
 
   async tick(p: TickParams): Promise<TickResult> {
@@ -170,10 +170,10 @@ export class PostgresStore implements Store {
     };
   }
 
-  async finish(p: { workerId: string; now: number; outcomes: Outcome[] }): Promise<string[]> {
-    if (p.outcomes.length === 0) return [];
-    const rows = await this.run<{ id: string }>('finish', 'finish jobs', this.sql.finish, [outcomesJson(p.outcomes), p.workerId, p.now]);
-    return rows.map((r) => r.id);
+  async finish(p: { workerId: string; now: number; outcomes: Outcome[] }): Promise<FinishResult> {
+    if (p.outcomes.length === 0) return { finished: [], cancelled: [] };
+    const rows = await this.run<{ id: string; status: string }>('finish', 'finish jobs', this.sql.finish, [outcomesJson(p.outcomes), p.workerId, p.now]);
+    return finishResult(p.outcomes, rows);
   }
 
   async setProgress(p: { updates: { id: string; json: string }[] }): Promise<string[]> {
@@ -279,6 +279,15 @@ export class PostgresStore implements Store {
       throw new StoreError(`PostgreSQL store could not ${what}: ${(cause as Error).message}`, { cause });
     }
   }
+}
+
+/** The ids applied, and those whose retry or release the statement turned into a cancel (one was requested). */
+function finishResult(outcomes: Outcome[], rows: { id: string; status: string }[]): FinishResult {
+  const sent = new Map(outcomes.map((o) => [o.id, o.status]));
+  return {
+    finished: rows.map((r) => r.id),
+    cancelled: rows.filter((r) => r.status === 'cancelled' && sent.get(r.id) !== 'cancelled').map((r) => r.id),
+  };
 }
 
 function outcomesJson(outcomes: Outcome[]): string {

@@ -74,28 +74,33 @@ export function buildStatements(schema: string, channel: string) {
 
   // The finishing CTE shared by claim (which carries outcomes in the same round trip) and finish.
   // Only jobs still running under this worker are touched. $1 outcomes, $2 workerId, $3 now.
+  // A retry or release of a job whose cancel was requested meanwhile ends it cancelled instead: without
+  // this the request was cleared and the job ran again. `status` in RETURNING is the new one.
   const finishCtes = `
   fin AS MATERIALIZED (
     SELECT o.*, $2::text AS held_by, 'running'::text AS held_as FROM json_to_recordset($1::json)
       AS o(id bigint, status text, result text, progress text, error text, error_stack text, run_at float8)),
   finished AS (
     UPDATE ${T} j
-       SET status = CASE o.status WHEN 'retry' THEN 'pending' WHEN 'released' THEN 'pending' ELSE o.status END,
+       SET status = CASE WHEN o.status IN ('retry', 'released') AND j.cancel_requested THEN 'cancelled'
+                         WHEN o.status IN ('retry', 'released') THEN 'pending' ELSE o.status END,
            result = CASE WHEN o.status = 'completed' THEN o.result::json ELSE j.result END,
            progress = coalesce(o.progress::json, j.progress),
-           error = CASE WHEN o.status IN ('retry', 'failed', 'cancelled') THEN o.error ELSE j.error END,
+           error = CASE WHEN o.status IN ('retry', 'failed', 'cancelled') THEN o.error
+                        WHEN o.status = 'released' AND j.cancel_requested THEN 'cancelled by request'
+                        ELSE j.error END,
            error_stack = CASE WHEN o.status IN ('retry', 'failed', 'cancelled') THEN o.error_stack ELSE j.error_stack END,
-           run_at = CASE WHEN o.status = 'retry' THEN to_timestamp(o.run_at / 1000) ELSE j.run_at END,
-           attempts = CASE WHEN o.status = 'released' THEN j.attempts - 1
+           run_at = CASE WHEN o.status = 'retry' AND NOT j.cancel_requested THEN to_timestamp(o.run_at / 1000) ELSE j.run_at END,
+           attempts = CASE WHEN o.status = 'released' AND NOT j.cancel_requested THEN j.attempts - 1
                            WHEN o.status = 'failed' THEN LEAST(j.attempts, j.max_attempts) ELSE j.attempts END,
-           completed_at = CASE WHEN o.status IN ('completed', 'failed', 'cancelled') THEN ${ts('$3')} END,
+           completed_at = CASE WHEN o.status IN ('completed', 'failed', 'cancelled') OR j.cancel_requested THEN ${ts('$3')} END,
            lease_until = NULL,
            cancel_requested = false
       FROM fin o
      WHERE j.id = o.id AND j.status = o.held_as AND j.processing_by = o.held_by
-    RETURNING j.id, j.name, j.run_at, o.status AS outcome)`;
+    RETURNING j.id, j.name, j.run_at, j.status)`;
   const finishEvents = `
-    SELECT CASE outcome WHEN 'retry' THEN 'retrying' WHEN 'released' THEN 'retrying' ELSE outcome END AS type, id, name, run_at
+    SELECT CASE status WHEN 'pending' THEN 'retrying' ELSE status END AS type, id, name, run_at
       FROM finished`;
 
   return {
@@ -140,7 +145,7 @@ export function buildStatements(schema: string, channel: string) {
     // Writes the outcomes, then takes lease-expired running jobs (a dead worker's; they have waited longest),
     // then due pending jobs in claim order, SKIP LOCKED so concurrent claims never wait on each other.
     // Jobs being finished here are excluded: one statement must not update a row twice.
-    // Rows: fin = false for each claimed job (all columns), fin = true with the id of each outcome applied.
+    // Rows: fin = false for each claimed job (all columns), fin = true with the id and new status of each outcome applied.
     claim: {
       name: name('claim'),
       text: `
@@ -169,16 +174,16 @@ export function buildStatements(schema: string, channel: string) {
     UNION ALL ${finishEvents}),${notify}
   SELECT false AS fin, ${cols('c')} FROM claimed c WHERE ${GATE}
   UNION ALL
-  SELECT true, f.id, ${JOB_COLUMNS.slice(1).map(() => 'NULL').join(', ')} FROM finished f`,
+  SELECT true, f.id, ${JOB_COLUMNS.slice(1).map((c) => (c === 'status' ? 'f.status' : 'NULL')).join(', ')} FROM finished f`,
     },
 
-    // $1 outcomes, $2 workerId, $3 now. Returns the ids applied.
+    // $1 outcomes, $2 workerId, $3 now. Returns the ids applied, with their new status.
     finish: {
       name: name('finish'),
       text: `
   WITH ${finishCtes},
   ev AS (${finishEvents}),${notify}
-  SELECT id FROM finished WHERE ${GATE}`,
+  SELECT id, status FROM finished WHERE ${GATE}`,
     },
 
     // $1 [{id, progress}], $2 workerId, $3 leaseUntil. One row per job still held; rows missing were lost.

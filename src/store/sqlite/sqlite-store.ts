@@ -5,7 +5,7 @@ import { StoreError, ValidationError } from '../../errors.ts';
 import { emptyCounts, type Job, type JobCounts, type JobStatus } from '../../job.ts';
 import { claimOrder, isRowId, orderEnqueuedIds } from '../job-ids.ts';
 import { StatementCounter } from '../statement-counter.ts';
-import type { ClaimParams, ClaimResult, FeedEvent, ListFilter, NewJob, Outcome, Store, StoreStats, TickParams, TickResult, TransitionOp } from '../store.ts';
+import type { ClaimParams, ClaimResult, FeedEvent, FinishResult, ListFilter, NewJob, Outcome, Store, StoreStats, TickParams, TickResult, TransitionOp } from '../store.ts';
 import { transitionRefused, uniqueKeyHeld } from '../transition-error.ts';
 import { DataVersionFeed } from './data-version-feed.ts';
 import { type ClaimedRow, claimedRowToJob, type JobRow, rowToJob } from './rows.ts';
@@ -62,12 +62,12 @@ export class SqliteStore implements Store {
     this.stmt = prepareAll(this.db);
     this.feed = new DataVersionFeed(this.db);
     const claimTx = this.db.transaction((p: ClaimParams) => {
-      const { ids: finished, statements } = p.finish ? this.runFinish(p.workerId, p.now, p.finish) : { ids: [], statements: 0 };
+      const { finished, cancelled, statements } = p.finish ? this.runFinish(p.workerId, p.now, p.finish) : { finished: [], cancelled: [], statements: 0 };
       this.counter.add('claim', statements);
-      if (p.limit <= 0) return { jobs: [] as Job[], finished };
+      if (p.limit <= 0) return { jobs: [] as Job[], finished, cancelled };
       const claim = { workerId: p.workerId, now: p.now, leaseUntil: p.now + p.leaseMs };
       const rows = this.stmt.claim.all({ ...claim, names: JSON.stringify(p.names), limit: p.limit }) as ClaimedRow[];
-      return { jobs: rows.map((row) => claimedRowToJob(row, claim)), finished };
+      return { jobs: rows.map((row) => claimedRowToJob(row, claim)), finished, cancelled };
     });
     this.claimTx = (p) => claimTx.immediate(p);
   }
@@ -100,10 +100,10 @@ export class SqliteStore implements Store {
 
   async claim(p: ClaimParams): Promise<ClaimResult> {
     const finishing = p.finish !== undefined && p.finish.length > 0;
-    if (p.limit <= 0 && !finishing) return { jobs: [], finished: [] };
+    if (p.limit <= 0 && !finishing) return { jobs: [], finished: [], cancelled: [] };
     // The finish statements are counted inside the transaction: one or two, by the outcomes' kinds.
-    const { jobs, finished } = this.run('claim', p.limit > 0 ? 1 : 0, 'claim jobs', () => this.claimTx(p));
-    return { jobs: jobs.sort(claimOrder), finished };
+    const { jobs, finished, cancelled } = this.run('claim', p.limit > 0 ? 1 : 0, 'claim jobs', () => this.claimTx(p));
+    return { jobs: jobs.sort(claimOrder), finished, cancelled };
   }
 
   async setProgress(p: { updates: { id: string; json: string }[] }): Promise<string[]> {
@@ -131,11 +131,11 @@ export class SqliteStore implements Store {
     };
   }
 
-  async finish(p: { workerId: string; now: number; outcomes: Outcome[] }): Promise<string[]> {
-    if (p.outcomes.length === 0) return [];
-    const { ids, statements } = this.run('finish', 0, 'finish jobs', () => this.runFinish(p.workerId, p.now, p.outcomes));
+  async finish(p: { workerId: string; now: number; outcomes: Outcome[] }): Promise<FinishResult> {
+    if (p.outcomes.length === 0) return { finished: [], cancelled: [] };
+    const { finished, cancelled, statements } = this.run('finish', 0, 'finish jobs', () => this.runFinish(p.workerId, p.now, p.outcomes));
     this.counter.add('finish', statements);
-    return ids;
+    return { finished, cancelled };
   }
 
   async get(id: string): Promise<Job | null> {
@@ -219,18 +219,31 @@ export class SqliteStore implements Store {
     if (this.db.open) this.db.close();
   }
 
-  /** Writes outcomes: completions through COMPLETE, the rest through FINISH; one statement each, if any. */
-  private runFinish(workerId: string, now: number, outcomes: Outcome[]): { ids: string[]; statements: number } {
+  /**
+   * Writes outcomes: completions through COMPLETE, the rest through FINISH; one statement each, if any.
+   * `cancelled`: retries and releases FINISH turned into cancels (a cancel was requested meanwhile).
+   */
+  private runFinish(workerId: string, now: number, outcomes: Outcome[]): FinishResult & { statements: number } {
     const completed: [number, string, string | null][] = [];
     const others: object[] = [];
     for (const o of outcomes) {
       if (o.status === 'completed') completed.push([Number(o.id), o.resultJson, o.progressJson ?? null]);
       else others.push({ ...o, id: Number(o.id), progress: o.progressJson ?? null });
     }
-    const ids: number[] = [];
-    if (completed.length > 0) ids.push(...(this.stmt.complete.all({ outcomes: JSON.stringify(completed), workerId, now }) as number[]));
-    if (others.length > 0) ids.push(...(this.stmt.finish.all({ outcomes: JSON.stringify(others), workerId, now }) as number[]));
-    return { ids: ids.map(String), statements: (completed.length > 0 ? 1 : 0) + (others.length > 0 ? 1 : 0) };
+    const finished: string[] = [];
+    const cancelled: string[] = [];
+    if (completed.length > 0) {
+      for (const id of this.stmt.complete.all({ outcomes: JSON.stringify(completed), workerId, now }) as number[]) finished.push(String(id));
+    }
+    if (others.length > 0) {
+      const kinds = new Map(outcomes.map((o) => [o.id, o.status]));
+      for (const row of this.stmt.finish.all({ outcomes: JSON.stringify(others), workerId, now }) as { id: number; status: string }[]) {
+        const id = String(row.id);
+        finished.push(id);
+        if (row.status === 'cancelled' && kinds.get(id) !== 'cancelled') cancelled.push(id);
+      }
+    }
+    return { finished, cancelled, statements: (completed.length > 0 ? 1 : 0) + (others.length > 0 ? 1 : 0) };
   }
 
   /** Counts one round trip and wraps driver errors with what was being done. */
@@ -252,7 +265,7 @@ function prepareAll(db: Database.Database) {
     claim: db.prepare(SQL.CLAIM_JOBS).raw(true),
     tick: db.prepare(SQL.TICK),
     complete: db.prepare(SQL.COMPLETE).pluck(true),
-    finish: db.prepare(SQL.FINISH).pluck(true),
+    finish: db.prepare(SQL.FINISH),
     setProgress: db.prepare(SQL.SET_PROGRESS),
     selectJob: db.prepare(SQL.SELECT_JOB),
     list: {
