@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.ts';
+import { StoreError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Outcome, Store } from '../store/store.ts';
 import type { HeldJobs } from './held-jobs.ts';
@@ -89,6 +90,11 @@ export class ClaimLoop {
       const wantFlush =
         batcher.waiting > 0 &&
         (store.parallel || !claiming || prefetch === 0 || batcher.waiting >= FLUSH_BATCH || performance.now() >= batcher.flushBy);
+      // Parts of a refused batch go first, alone (never carried by a claim), until the refused outcome is found.
+      if (!backingOff && batcher.suspect > 0 && !this.finishInFlight) {
+        this.finishInFlight = this.finishOnly(batcher.takeSuspect());
+        continue;
+      }
       if (!backingOff && wantClaim && !this.claimInFlight) {
         const carry = !store.parallel && !this.finishInFlight;
         this.claimInFlight = this.claimAndFinish(room, carry ? batcher.take() : []);
@@ -101,7 +107,7 @@ export class ClaimLoop {
       const inFlight = this.claimInFlight !== undefined || this.finishInFlight !== undefined;
       // Reserved slots count: a job an add() is handing over may still arrive, already claimed by this worker,
       // and must be released (written) before the loop ends, or it would stay running under a stopped worker.
-      const settledDown = held.size === 0 && batcher.waiting === 0;
+      const settledDown = held.size === 0 && batcher.waiting === 0 && batcher.suspect === 0;
       if (!claiming && !inFlight && (settledDown || this.gaveUp)) return;
       const untilFlush = batcher.waiting > 0 ? Math.max(0, batcher.flushBy - performance.now()) : undefined;
       const untilRetry = backingOff ? this.retryAt - performance.now() : undefined;
@@ -155,9 +161,14 @@ export class ClaimLoop {
     }
   }
 
-  /** Keeps unwritten outcomes for the next try and backs off; while stopping, gives up after three tries. */
+  /**
+   * A store call failed. If the database refused the outcomes it carried (StoreError.retryable false), they
+   * are narrowed down at once to the one it refuses, so one bad outcome never blocks its batch. Otherwise
+   * they are kept for the next try after a back-off; while stopping, the worker gives up after three tries.
+   */
   private storeFailed(error: unknown, outcomes: Outcome[], what: string): void {
     const { config, logger } = this.deps;
+    if (error instanceof StoreError && !error.retryable && outcomes.length > 0) return this.isolate(error, outcomes);
     this.failures++;
     this.batcher.putBack(outcomes);
     this.retryAt = performance.now() + Math.min(100 * 2 ** this.failures, 5_000);
@@ -169,6 +180,27 @@ export class ClaimLoop {
       this.held.buffer = [];
       this.held.attempts.clear();
       this.gaveUp = true;
+    }
+  }
+
+  /** Splits a refused batch in halves, or, for a single refused outcome, falls back to its plain form. */
+  private isolate(error: StoreError, outcomes: Outcome[]): void {
+    const { config, logger } = this.deps;
+    const reason = ((error.cause as Error | undefined)?.message ?? error.message).slice(0, 500);
+    if (outcomes.length > 1) {
+      // One line per refused batch: its halves, refused in turn, are narrowed down quietly.
+      if (this.batcher.suspect === 0) {
+        logger.error(`worker ${config.id}: the database refused a batch of ${outcomes.length} outcomes (${reason}); writing it in halves to find the one it refuses`);
+      }
+      this.batcher.isolate(outcomes);
+      return;
+    }
+    const outcome = outcomes[0]!;
+    const plain = this.batcher.lastResort(outcome, reason);
+    if (plain) {
+      logger.error(`worker ${config.id}: the database refused the outcome of job ${outcome.id} (${outcome.status}: ${reason}); storing it as ${plain.status}, without the handler's result, progress or error text`);
+    } else {
+      logger.error(`worker ${config.id}: the database refused even the plain outcome of job ${outcome.id} (${reason}); leaving it: its lease runs out and it runs again, up to maxAttempts`);
     }
   }
 

@@ -135,7 +135,35 @@ export function reliability(kind: string, factory: ReliabilityDbFactory): void {
       assert.equal(poisoned.status, 'failed');
       assert.match(poisoned.error!, /could not store the outcome of this attempt.*poison refused/);
       assert.equal((await queue.counts()).completed, ids.length - 1);
-      assert.ok(logger.lines.some((l) => /refused the outcome of job/.test(l)), `a log line names the refused outcome:\n${logger.lines.join('\n')}`);
+      assert.equal(logger.lines.filter((l) => /refused the outcome of job/.test(l)).length, 1, `one log line names the refused outcome:\n${logger.lines.join('\n')}`);
+      assert.ok(logger.lines.length <= 3, `a few lines for one refused outcome, not one per job:\n${logger.lines.join('\n')}`);
+    });
+
+    it('progress the database refuses is dropped: the tick still extends the lease, the job is not taken over', async ({ queue, open, db, logger }) => {
+      await db.sql(kind === 'sqlite'
+        ? `CREATE TRIGGER refuse_progress BEFORE UPDATE ON {jobs} WHEN NEW.progress = '"poison"' BEGIN SELECT RAISE(ABORT, 'poison progress refused'); END`
+        : `CREATE FUNCTION {schema}.refuse_progress() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN IF NEW.progress::text = '"poison"' THEN RAISE EXCEPTION 'poison progress refused' USING ERRCODE = 'data_exception'; END IF; RETURN NEW; END $$;
+           CREATE TRIGGER refuse_progress BEFORE UPDATE ON {jobs} FOR EACH ROW EXECUTE FUNCTION {schema}.refuse_progress()`);
+      const other = await open({ logger: recordingLogger() });
+      let starts = 0;
+      const handler = async (_job: Job, ctx: { progress(v: unknown): void }) => {
+        starts++;
+        ctx.progress('poison');
+        await delay(600); // two leases long: without lease extensions the other worker takes it over
+        ctx.progress('fine');
+        await delay(100);
+        return 'done';
+      };
+      const worker = queue.worker({ slow: handler }, { pollMs: 20, leaseMs: 300, progressFlushMs: 50 });
+      const rival = other.worker({ slow: handler }, { pollMs: 20, leaseMs: 300 });
+      const id = await queue.add('slow', null, { maxAttempts: 5 });
+      await worker.start();
+      await rival.start();
+      await waitFor(async () => (await queue.getJob(id))!.status === 'completed', 'the job to complete');
+      const job = (await queue.getJob(id))!;
+      assert.deepEqual([starts, job.attempts, job.processingBy, job.progress], [1, 1, worker.id, 'fine']);
+      assert.equal(logger.lines.filter((l) => /refused the progress of jobs/.test(l)).length, 1, logger.lines.join('\n'));
     });
 
     it('add() racing worker.stop(): the handed-over job is released to pending, never left running under a stopped worker', async ({ queue }) => {

@@ -276,7 +276,7 @@ export class PostgresStore implements Store {
       return result.rows as R[];
     } catch (cause) {
       if (isUniqueViolation(cause)) throw cause;
-      throw new StoreError(`PostgreSQL store could not ${what}: ${(cause as Error).message}`, { cause });
+      throw new StoreError(`PostgreSQL store could not ${what}: ${(cause as Error).message}`, { cause, retryable: !isRefusal(cause) });
     }
   }
 }
@@ -316,6 +316,16 @@ export function channelName(schema: string): string {
 
 function isUniqueViolation(error: unknown): boolean {
   return (error as { code?: string } | null)?.code === '23505';
+}
+
+/**
+ * Errors where the server refused what was sent: SQLSTATE classes 22 (data exception: a value it cannot
+ * hold), 23 (integrity constraint) and 54 (program limit exceeded). Sending the same again fails again;
+ * connection loss, shutdown, timeouts, lock and resource errors may pass later.
+ */
+function isRefusal(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^(22|23|54)/.test(code);
 }
 
 

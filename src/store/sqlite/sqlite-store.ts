@@ -253,9 +253,18 @@ export class SqliteStore implements Store {
       return fn();
     } catch (cause) {
       if (isUniqueViolation(cause)) throw cause;
-      throw new StoreError(`SQLite store could not ${what}: ${(cause as Error).message}`, { cause });
+      throw new StoreError(`SQLite store could not ${what}: ${(cause as Error).message}`, { cause, retryable: !isRefusal(cause) });
     }
   }
+}
+
+/**
+ * Errors where SQLite refused what was sent (a constraint, a value too big or of the wrong type, a statement
+ * it rejects): sending the same again fails again. Busy, locked, full, I/O and the like may pass later.
+ */
+function isRefusal(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^SQLITE_(CONSTRAINT|TOOBIG|MISMATCH|RANGE|ERROR)(_|$)/.test(code);
 }
 
 function prepareAll(db: Database.Database) {
