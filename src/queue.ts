@@ -235,6 +235,11 @@ export class Queue {
     return written.length > 0;
   }
 
+  /** Where this queue reports what it cannot throw (the logger given to openQueue): workers, timed progress flushes. */
+  get logger(): Logger {
+    return this.settings.logger;
+  }
+
   /** Listens to job events of this process ('added', 'started', 'progress', 'retrying', 'completed', 'failed', 'cancelled'). */
   on(type: QueueEventType, listener: QueueListener): this {
     this.events.on(checkEventType(type), checkListener(type, listener));

@@ -57,6 +57,7 @@ export class Attempt {
   private controller: AbortController | undefined;
   private abortReason: AttemptAbort | undefined;
   private settleEarly: ((abort: AttemptAbort) => void) | undefined;
+  private handlerBusy = false;
 
   constructor(readonly job: Job) {}
 
@@ -69,12 +70,23 @@ export class Attempt {
     return this.controller.signal;
   }
 
-  /** Aborts the attempt (once; the first reason wins) and settles it at once, whatever the handler does. */
+  /** True from the handler's call until its promise settles (it may outlive the attempt: see abort()). */
+  get handlerRunning(): boolean {
+    return this.handlerBusy;
+  }
+
+  /**
+   * Aborts the attempt (once; the first reason wins): the handler's signal fires with `abort` as its reason.
+   * A timeout, cancel or lost lease settles the attempt at once, whatever the handler does (a handler that
+   * ignores its signal runs on, detached). A shutdown does not: the attempt, and so its slot and its lease,
+   * last until the handler returns, so no other worker runs the job while this one still runs it; it then
+   * settles as aborted by the shutdown, whatever the handler returned.
+   */
   abort(abort: AttemptAbort): void {
     if (this.abortReason) return;
     this.abortReason = abort;
     this.controller?.abort(abort);
-    this.settleEarly?.(abort);
+    if (abort.reason !== 'shutdown') this.settleEarly?.(abort);
   }
 
   /** Runs the handler; settles on return, throw, or abort, whichever comes first. */
@@ -88,6 +100,11 @@ export class Attempt {
         clearTimeout(timer);
         resolve(settlement);
       };
+      // After a shutdown abort the handler's own ending settles the attempt, as aborted.
+      const ended = (settlement: Settlement) => {
+        this.handlerBusy = false;
+        finish(this.abortReason ? { kind: 'aborted', abort: this.abortReason } : settlement);
+      };
       this.settleEarly = (abort) => finish({ kind: 'aborted', abort });
       if (this.abortReason) return finish({ kind: 'aborted', abort: this.abortReason });
       if (this.job.timeout !== null) {
@@ -95,14 +112,15 @@ export class Attempt {
         timer = setTimeout(() => this.abort(new AttemptAbort('timeout', `attempt timed out after ${ms} ms (timeout option)`)), ms);
       }
       let result: unknown;
+      this.handlerBusy = true;
       try {
         result = handler(this.job, ctx);
       } catch (error) {
-        return finish({ kind: 'threw', error });
+        return ended({ kind: 'threw', error });
       }
       Promise.resolve(result).then(
-        (value) => finish({ kind: 'returned', value }),
-        (error: unknown) => finish({ kind: 'threw', error }),
+        (value) => ended({ kind: 'returned', value }),
+        (error: unknown) => ended({ kind: 'threw', error }),
       );
     });
   }

@@ -296,14 +296,43 @@ export function reliability(kind: string, factory: ReliabilityDbFactory): void {
       assert.match(loud[0]!, /^error: /);
     });
 
-    it('a timed progress flush that fails is logged, and the next flush() reports it', async ({ queue, logger }) => {
+    it('a handler that ignores its signal past its timeout is reported once: its retry may overlap it', async ({ queue, logger }) => {
+      let running = 0;
+      let overlap = 0;
+      const worker = queue.worker({
+        deaf: async (_job, ctx) => {
+          if (++running > 1) overlap++;
+          if (ctx.attempt === 1) await delay(1_300); // ignores the abort the timeout sends
+          running--;
+        },
+      }, FAST);
+      const id = await queue.add('deaf', null, { timeout: 50, maxAttempts: 2, backoff: { type: 'fixed', delay: 0 } });
+      await worker.start();
+      await waitFor(async () => (await queue.getJob(id))!.status === 'completed', 'the second attempt to complete');
+      await waitFor(() => logger.lines.some((l) => l.includes(`job ${id}`)), 'the warning', 5_000);
+      const lines = logger.lines.filter((l) => l.includes(`job ${id}`));
+      assert.equal(lines.length, 1, lines.join('\n'));
+      assert.match(lines[0]!, /^warn: .*still runs 1000 ms after its signal aborted \(timeout\)/);
+      assert.equal(overlap, 1, 'the retry did run while the first handler still ran: what the warning is about');
+    });
+
+    it('a timed progress flush that fails is logged, the value kept; later flushes still write, and close() reports a failure', async ({ queue, db, logger }) => {
+      await db.sql(kind === 'sqlite'
+        ? `CREATE TRIGGER refuse_progress BEFORE UPDATE ON {jobs} WHEN NEW.progress = '"poison"' BEGIN SELECT RAISE(ABORT, 'poison progress refused'); END`
+        : `CREATE FUNCTION {schema}.refuse_progress() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN IF NEW.progress::text = '"poison"' THEN RAISE EXCEPTION 'poison progress refused' USING ERRCODE = 'data_exception'; END IF; RETURN NEW; END $$;
+           CREATE TRIGGER refuse_progress BEFORE UPDATE ON {jobs} FOR EACH ROW EXECUTE FUNCTION {schema}.refuse_progress()`);
       const { createBatchedProgressUpdater } = await import('../../src/index.ts');
       const id = await queue.add('external');
-      const updater = createBatchedProgressUpdater(queue, id, { flushInterval: 30 });
-      await queue.close(); // the timed flush now fails: the queue is closed
-      updater.queue({ done: 1 });
-      await waitFor(() => logger.lines.some((l) => /progress of job .* could not be written/.test(l)), 'the failed timed flush to be logged');
-      await assert.rejects(updater.close(), (e: unknown) => e instanceof SpoolError);
+      const updater = createBatchedProgressUpdater(queue, id, { flushInterval: 20 });
+      updater.queue('poison');
+      await waitFor(() => logger.lines.some((l) => l.startsWith('error: ') && l.includes(`progress of job ${id} could not be written`)), 'the failed timed flush to be logged');
+      await assert.rejects(updater.flush(), (e: unknown) => e instanceof SpoolError && /poison progress refused/.test(e.message), 'the kept value is tried again, and its failure reported');
+      updater.queue({ done: 2 });
+      await updater.flush();
+      assert.deepEqual((await queue.getJob(id))!.progress, { done: 2 }, 'a failed write does not stop the later ones');
+      updater.queue('poison');
+      await assert.rejects(updater.close(), SpoolError, 'close() reports what it could not write');
     });
   });
 }

@@ -8,6 +8,7 @@ import { StatementCounter } from '../statement-counter.ts';
 import type { ClaimParams, ClaimResult, FeedEvent, FinishResult, ListFilter, NewJob, Outcome, Store, StoreStats, TickParams, TickResult, TransitionOp } from '../store.ts';
 import { transitionRefused, uniqueKeyHeld } from '../transition-error.ts';
 import { NotifyFeed } from './notify-feed.ts';
+import { redactUrl } from './redact-url.ts';
 import { type JobRow, rowToJob } from './rows.ts';
 import { migrate, SCHEMA_NAME } from './schema.ts';
 import { buildStatements, type Statement, type Statements } from './statements.ts';
@@ -98,7 +99,7 @@ export class PostgresStore implements Store {
       store.migrationsApplied = applied;
     } catch (cause) {
       await store.pool.end().catch(() => {});
-      throw new StoreError(`could not open PostgreSQL database ${redact(options.url)} (schema ${schema}): ${(cause as Error).message}`, { cause });
+      throw new StoreError(`could not open PostgreSQL database ${redactUrl(options.url)} (schema ${schema}): ${(cause as Error).message}`, { cause });
     } finally {
       client?.release();
     }
@@ -328,8 +329,3 @@ function isRefusal(error: unknown): boolean {
   return typeof code === 'string' && /^(22|23|54)/.test(code);
 }
 
-
-/** The URL without its password, for error messages. */
-function redact(url: string): string {
-  return url.replace(/(\/\/[^:/@]+):[^@]*@/, '$1:***@');
-}
