@@ -1,13 +1,26 @@
 #!/usr/bin/env node
-// The `spool` command: the built CLI (dist/cli/main.js) when present, otherwise src/cli/main.ts through tsx
-// (a checkout without a build).
+// The `spool` command. In a checkout (src/ present) it runs src/cli/main.ts through tsx, so it never runs a
+// stale build; an installed package ships no src/, only the built dist/cli/main.js, which plain Node runs.
 import { existsSync } from 'node:fs';
 
+const src = new URL('../src/cli/main.ts', import.meta.url);
 const dist = new URL('../dist/cli/main.js', import.meta.url);
-if (existsSync(dist)) {
+
+async function loadTsx() {
+  try {
+    const { register } = await import('tsx/esm/api');
+    register();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+if (existsSync(src) && (await loadTsx())) {
+  await import(src.href);
+} else if (existsSync(dist)) {
   await import(dist.href);
 } else {
-  const { register } = await import('tsx/esm/api');
-  register();
-  await import(new URL('../src/cli/main.ts', import.meta.url).href);
+  process.stderr.write('spool: neither dist/cli/main.js nor tsx is here; in a checkout run npm install (or npm run build)\n');
+  process.exitCode = 1;
 }

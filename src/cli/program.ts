@@ -1,6 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import type { CommandContext } from './command-context.ts';
 import { benchCommand } from './commands/bench.ts';
+
+/** The package's version: package.json sits two levels up from src/cli/ and from dist/cli/ alike. */
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /**
  * The `spool` program with every command registered, one file per command under commands/ (serve, worker,
@@ -10,6 +14,7 @@ import { benchCommand } from './commands/bench.ts';
 export function buildProgram(context: CommandContext): Command {
   const program = new Command('spool')
     .description('Spool: a background job queue for TypeScript (SQLite to start, PostgreSQL to scale)')
+    .version(VERSION, '-V, --version', 'print the version of spool')
     .exitOverride()
     .showHelpAfterError();
   program.addCommand(benchCommand(context).exitOverride());

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_DATABASE_URL } from '../../index.ts';
 import type { CommandContext } from '../command-context.ts';
@@ -7,6 +8,9 @@ interface SpoolBenchModule {
   runSpoolBench(o: { url: string; workloads?: string[]; runs?: number; quick?: boolean }): Promise<{ errors: unknown[] }>;
   formatSummary(results: unknown): string;
 }
+
+const NEEDS_CHECKOUT =
+  'spool bench runs from a checkout of the Spool repository (it needs bench/ and the dev dependencies, which the npm package leaves out): clone it, npm install, then npx spool bench';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -19,7 +23,10 @@ function positiveInt(value: string): number {
  * from the built dist under plain Node a .ts file needs tsx's loader, registered on demand.
  */
 async function loadBench(): Promise<SpoolBenchModule> {
-  const url = new URL('../../../bench/spool-bench.ts', import.meta.url).href;
+  const file = new URL('../../../bench/spool-bench.ts', import.meta.url);
+  // An installed package ships no bench/ (nor the peers it measures against): say so in one line.
+  if (!existsSync(file)) throw new Error(NEEDS_CHECKOUT);
+  const url = file.href;
   try {
     return (await import(url)) as SpoolBenchModule;
   } catch (error) {
@@ -28,7 +35,7 @@ async function loadBench(): Promise<SpoolBenchModule> {
       const { register } = await import('tsx/esm/api');
       register();
     } catch {
-      throw new Error('spool bench runs from a checkout of the repository (it needs bench/ and the dev dependencies): npm install, then npx spool bench');
+      throw new Error(NEEDS_CHECKOUT);
     }
     return (await import(url)) as SpoolBenchModule;
   }
