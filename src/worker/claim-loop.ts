@@ -4,7 +4,7 @@ import type { Logger } from '../logger.ts';
 import type { Outcome, Store } from '../store/store.ts';
 import type { HeldJobs } from './held-jobs.ts';
 import type { JobRunner } from './job-runner.ts';
-import { FLUSH_BATCH, type OutcomeBatcher } from './outcome-batcher.ts';
+import { FLUSH_BATCH, MAX_UNCONFIRMED, type OutcomeBatcher } from './outcome-batcher.ts';
 import type { Waker } from './waker.ts';
 import type { WorkerConfig } from './worker-options.ts';
 import type { WorkerStats } from './worker-stats.ts';
@@ -84,7 +84,8 @@ export class ClaimLoop {
       const backingOff = performance.now() < this.retryAt;
       const prefetch = this.prefetchSize();
       const room = settings.concurrency + prefetch - held.size;
-      const wantClaim = claiming && !this.drained && room > 0 && held.buffer.length <= prefetch / 2;
+      // Claims pause while too many outcomes wait unwritten: a crash would run all of them again.
+      const wantClaim = claiming && !this.drained && room > 0 && held.buffer.length <= prefetch / 2 && batcher.unconfirmed < MAX_UNCONFIRMED;
       // In parallel mode outcomes go as soon as no finish is on the wire: those that settle meanwhile
       // make the next batch. Otherwise they wait (briefly) to travel with a claim or with company.
       const wantFlush =

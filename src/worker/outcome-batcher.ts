@@ -8,7 +8,13 @@ import { countOutcome, type WorkerStats } from './worker-stats.ts';
 /** Outcomes written together at most. Store-only claim + finish cycle: batches of 100 → 74.8k jobs/s, 200 → 81.9k, 500 → 92.0k (.tmp/cycle.ts). */
 export const FLUSH_BATCH = 400;
 /** How long the oldest unwritten outcome may wait for company (ms). */
-const FLUSH_DELAY_MS = 5;
+export const FLUSH_DELAY_MS = 5;
+/**
+ * Outcomes a worker may hold unwritten (waiting or on the wire) before it stops claiming: the bound on the
+ * jobs that run again after a crash although their handlers had returned. Normally a batch window holds far
+ * fewer (5 ms of completions, at most FLUSH_BATCH); this binds only when writes stall while claims go on.
+ */
+export const MAX_UNCONFIRMED = 1_000;
 
 const EVENT_OF: Partial<Record<Outcome['status'], QueueEventType>> = {
   completed: 'completed',
@@ -54,6 +60,11 @@ export class OutcomeBatcher {
     return this.outcomes.length;
   }
 
+  /** Outcomes not yet confirmed written: waiting, on the wire, or being narrowed down after a refusal. */
+  get unconfirmed(): number {
+    return this.finishing.size;
+  }
+
   /** Queues the outcome of `job`; the oldest waits at most FLUSH_DELAY_MS for company. */
   add(job: Job, outcome: Outcome): void {
     if (this.outcomes.length === 0) this.flushBy = performance.now() + FLUSH_DELAY_MS;
@@ -70,9 +81,11 @@ export class OutcomeBatcher {
     return outcomes;
   }
 
-  /** Puts back, in front, the outcomes of a write that failed, for the next try. */
+  /** Puts back, in front, the outcomes of a write that failed, due at once for the next try. */
   putBack(outcomes: Outcome[]): void {
     this.outcomes = [...outcomes, ...this.outcomes];
+    // Due now, not "with the next claim": a worker that claims nothing (drained, or stopping) must still write them.
+    if (this.outcomes.length > 0) this.flushBy = Math.min(this.flushBy, performance.now());
   }
 
   /** Forgets every waiting outcome (the worker gave up writing them); returns how many there were. */
