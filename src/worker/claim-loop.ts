@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.ts';
 import { StoreError } from '../errors.ts';
+import type { FaultReporter } from '../fault-reporter.ts';
 import type { Logger } from '../logger.ts';
 import type { Outcome, Store } from '../store/store.ts';
 import type { HeldJobs } from './held-jobs.ts';
@@ -23,6 +24,8 @@ export interface ClaimLoopDeps {
   clock: Clock;
   logger: Logger;
   stats: WorkerStats;
+  /** Where store failures are reported: once per streak, not once per retry. */
+  health: FaultReporter;
   /** False once the worker stops: it claims nothing more, writes what is left and returns. */
   isRunning(): boolean;
 }
@@ -134,6 +137,7 @@ export class ClaimLoop {
         finish: outcomes,
       });
       this.failures = 0;
+      this.deps.health.succeeded();
       stats.claims++;
       // A wake-up that arrived during this claim wins over its short answer.
       this.drained = jobs.length < limit && this.wakeSeq === seq;
@@ -153,6 +157,7 @@ export class ClaimLoop {
     try {
       const written = await this.store.finish({ workerId: this.deps.config.id, now: this.deps.clock.now(), outcomes });
       this.failures = 0;
+      this.deps.health.succeeded();
       this.batcher.written(outcomes, written);
     } catch (error) {
       this.storeFailed(error, outcomes, 'finish jobs');
@@ -173,7 +178,7 @@ export class ClaimLoop {
     this.failures++;
     this.batcher.putBack(outcomes);
     this.retryAt = performance.now() + Math.min(100 * 2 ** this.failures, 5_000);
-    logger.error(`worker ${config.id} could not ${what} (attempt ${this.failures}): ${(error as Error).message}`);
+    this.deps.health.failed(what, error);
     if (!this.deps.isRunning() && this.failures >= 3) {
       // The leases run out and another worker runs these jobs again: at-least-once still holds.
       logger.error(`worker ${config.id} gave up writing ${this.batcher.waiting} outcomes while stopping`);

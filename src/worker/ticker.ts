@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.ts';
 import { StoreError } from '../errors.ts';
+import type { FaultReporter } from '../fault-reporter.ts';
 import type { Logger } from '../logger.ts';
 import type { Store } from '../store/store.ts';
 import type { HeldJobs } from './held-jobs.ts';
@@ -12,6 +13,8 @@ export interface TickerDeps {
   clock: Clock;
   logger: Logger;
   stats: WorkerStats;
+  /** Where store failures are reported: once per streak, not once per tick. */
+  health: FaultReporter;
   /** The store says a cancel was requested for this held job. */
   onCancel(id: string): void;
   /** The store says the worker no longer holds this job (deleted, or its lease taken over). */
@@ -62,6 +65,7 @@ export class Ticker {
         progress,
       });
       deps.stats.ticks++;
+      deps.health.succeeded();
       for (const a of attempts) a.sendingProgress = undefined;
       for (const id of cancelled) deps.onCancel(id);
       for (const id of lost) deps.onLost(id);
@@ -76,7 +80,7 @@ export class Ticker {
       // Keep the progress for the next tick, unless newer progress arrived meanwhile.
       const sent = new Map(progress.map((p) => [p.id, p.json]));
       for (const a of attempts) if (a.dirtyProgress === undefined && sent.has(a.job.id)) a.dirtyProgress = sent.get(a.job.id);
-      deps.logger.warn(`worker ${deps.workerId} tick failed; leases are extended at the next one: ${(error as Error).message}`);
+      deps.health.failed('extend its leases (tick; tried again at the next one)', error);
     } finally {
       this.ticking = false;
     }

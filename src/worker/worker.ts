@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.ts';
 import { ValidationError } from '../errors.ts';
+import { FaultReporter } from '../fault-reporter.ts';
 import type { QueueEvents } from '../events.ts';
 import type { Job } from '../job.ts';
 import type { Logger } from '../logger.ts';
@@ -60,14 +61,15 @@ export class Worker {
     this.id = this.config.id;
     const { clock, logger, events } = deps;
     const isRunning = () => this.state === 'running';
+    const health = new FaultReporter(logger, `worker ${this.id}`);
     const nudge = () => this.waker.nudge();
     this.batcher = new OutcomeBatcher({ clock, events, stats: this.counters, onRetry: (runAt) => this.loop.wakeAt(runAt), nudge });
     this.runner = new JobRunner(this.held, {
       config: this.config, clock, logger, events, stats: this.counters, maxPayloadBytes: deps.maxPayloadBytes, batcher: this.batcher, isRunning, nudge,
     });
-    this.loop = new ClaimLoop(store, this.held, this.batcher, this.runner, this.waker, { config: this.config, clock, logger, stats: this.counters, isRunning });
+    this.loop = new ClaimLoop(store, this.held, this.batcher, this.runner, this.waker, { config: this.config, clock, logger, stats: this.counters, health, isRunning });
     this.ticker = new Ticker(store, this.held, {
-      workerId: this.id, leaseMs: this.config.settings.leaseMs, clock, logger, stats: this.counters, onCancel: this.onCancel, onLost: this.onDelete,
+      workerId: this.id, leaseMs: this.config.settings.leaseMs, clock, logger, stats: this.counters, health, onCancel: this.onCancel, onLost: this.onDelete,
     });
   }
 

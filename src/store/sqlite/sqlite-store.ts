@@ -8,6 +8,7 @@ import { StatementCounter } from '../statement-counter.ts';
 import type { ClaimParams, ClaimResult, FeedEvent, FinishResult, ListFilter, NewJob, Outcome, Store, StoreStats, TickParams, TickResult, TransitionOp } from '../store.ts';
 import { transitionRefused, uniqueKeyHeld } from '../transition-error.ts';
 import { DataVersionFeed } from './data-version-feed.ts';
+import { DiskFullRecovery } from './disk-full.ts';
 import { type ClaimedRow, claimedRowToJob, type JobRow, rowToJob } from './rows.ts';
 import { migrate } from './schema.ts';
 import * as SQL from './statements.ts';
@@ -40,6 +41,8 @@ export class SqliteStore implements Store {
   private readonly stmt: ReturnType<typeof prepareAll>;
   private readonly feed: DataVersionFeed;
   private readonly claimTx: (p: ClaimParams) => ClaimResult;
+  private readonly diskFull: DiskFullRecovery;
+  private readonly path: string;
 
   constructor(options: SqliteStoreOptions) {
     let db: Database.Database | undefined;
@@ -59,6 +62,8 @@ export class SqliteStore implements Store {
         { cause },
       );
     }
+    this.path = options.path;
+    this.diskFull = new DiskFullRecovery(this.db, options.path);
     this.stmt = prepareAll(this.db);
     this.feed = new DataVersionFeed(this.db);
     const claimTx = this.db.transaction((p: ClaimParams) => {
@@ -94,7 +99,7 @@ export class SqliteStore implements Store {
   private async holdersOf(keys: string[], method = 'transition'): Promise<Map<string, string>> {
     const found = this.run(method, 1, 'look up unique keys', () =>
       this.stmt.idsByUniqueKey.all({ keys: JSON.stringify(keys) }) as { id: number; unique_key: string }[],
-    );
+    false);
     return new Map(found.map((r) => [r.unique_key, String(r.id)]));
   }
 
@@ -140,7 +145,7 @@ export class SqliteStore implements Store {
 
   async get(id: string): Promise<Job | null> {
     if (!isRowId(id)) return null;
-    const row = this.run('get', 1, `get job ${id}`, () => this.stmt.selectJob.get({ id: Number(id) }) as JobRow | undefined);
+    const row = this.run('get', 1, `get job ${id}`, () => this.stmt.selectJob.get({ id: Number(id) }) as JobRow | undefined, false);
     return row ? rowToJob(row) : null;
   }
 
@@ -155,7 +160,7 @@ export class SqliteStore implements Store {
         limit: filter.limit,
         offset: filter.offset,
       }) as JobRow[],
-    );
+    false);
     return rows.map(rowToJob);
   }
 
@@ -164,7 +169,7 @@ export class SqliteStore implements Store {
       (filter.name === undefined
         ? this.stmt.countByStatus.all()
         : this.stmt.countByStatusOfName.all({ name: filter.name })) as { status: string; n: number }[],
-    );
+    false);
     const counts = emptyCounts();
     for (const row of rows) counts[row.status as keyof JobCounts] = row.n;
     return counts;
@@ -173,7 +178,7 @@ export class SqliteStore implements Store {
   async countsByName(): Promise<Record<string, JobCounts>> {
     const rows = this.run('counts', 1, 'count jobs by name', () =>
       this.stmt.countByNameAndStatus.all() as { name: string; status: string; n: number }[],
-    );
+    false);
     const byName: Record<string, JobCounts> = {};
     for (const row of rows) (byName[row.name] ??= emptyCounts())[row.status as keyof JobCounts] = row.n;
     return byName;
@@ -246,13 +251,26 @@ export class SqliteStore implements Store {
     return { finished, cancelled, statements: (completed.length > 0 ? 1 : 0) + (others.length > 0 ? 1 : 0) };
   }
 
-  /** Counts one round trip and wraps driver errors with what was being done. */
-  private run<T>(method: string, statements: number, what: string, fn: () => T): T {
+  /**
+   * Counts one round trip and wraps driver errors with what was being done. Writes go through the full-disk
+   * recovery: after SQLITE_FULL each write is preceded and followed by a WAL checkpoint until the disk has room.
+   */
+  private run<T>(method: string, statements: number, what: string, fn: () => T, writes = true): T {
     this.counter.record(method, statements);
     try {
-      return fn();
+      if (writes) this.diskFull.beforeWrite();
+      const result = fn();
+      if (writes) this.diskFull.afterWrite();
+      return result;
     } catch (cause) {
       if (isUniqueViolation(cause)) throw cause;
+      if (this.diskFull.failed(cause)) {
+        throw new StoreError(
+          `SQLite store could not ${what}: the disk holding ${this.path} is full (${(cause as Error).message}); nothing was written. ` +
+            'Free some space: Spool checkpoints its WAL into the database and goes on by itself',
+          { cause, retryable: true },
+        );
+      }
       throw new StoreError(`SQLite store could not ${what}: ${(cause as Error).message}`, { cause, retryable: !isRefusal(cause) });
     }
   }
