@@ -15,7 +15,7 @@ test('twenty processes opening the same fresh schema at once: migrations run onc
     await Promise.all(openers.map((o) => o.waitForLine((l) => l === 'loaded', 'loaded', 60_000)));
     for (const o of openers) o.child.stdin!.write('go\n');
     const applied = await Promise.all(openers.map(async (o) => Number((await o.waitForLine((l) => l.startsWith('applied '), 'applied', 60_000)).split(' ')[1])));
-    const codes = await Promise.all(openers.map((o) => o.exited));
+    const codes = await Promise.all(openers.map((o) => o.exitWithin()));
 
     assert.deepEqual(codes, openers.map(() => 0));
     assert.deepEqual(openers.map((o) => o.stderr()).filter(Boolean), [], 'no process reported an error');

@@ -24,6 +24,11 @@ export interface SqliteStoreOptions {
   durability?: 'full' | 'normal';
   /** How long a writer waits for another process's write lock before failing; default 10 s. */
   busyTimeoutMs?: number;
+  /**
+   * Called with the text of every statement SQLite runs on this store's connection (better-sqlite3's
+   * `verbose` hook): tests count statements at the driver, where one sent around the store's own counter shows.
+   */
+  trace?: (sql: string) => void;
 }
 
 const NO_CURSOR = Number.MAX_SAFE_INTEGER;
@@ -48,7 +53,7 @@ export class SqliteStore implements Store {
     let db: Database.Database | undefined;
     try {
       if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
-      db = new Database(options.path);
+      db = new Database(options.path, options.trace ? { verbose: (sql) => options.trace!(String(sql)) } : {});
       db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
       db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${options.durability === 'normal' ? 'NORMAL' : 'FULL'}`);
