@@ -7,7 +7,10 @@ import type { JobContext } from './attempt.ts';
 
 /** Options of queue.worker(). */
 export interface WorkerOptions {
-  /** Jobs run at once; default 1. The worker still needs one or two connections whatever this is. */
+  /**
+   * Jobs run at once; default 1. Whatever this is, the worker has at most three statements in flight (its
+   * claim, its finish and its tick): on a PostgreSQL pool of 2 the third waits for a connection.
+   */
   concurrency?: number;
   /** How often the tick writes progress and extends leases; default 1,000 ms. */
   progressFlushMs?: number;

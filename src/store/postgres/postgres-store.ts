@@ -20,8 +20,9 @@ export interface PostgresStoreOptions {
   /** Schema holding Spool's tables; default 'spool'. Lower-case letters, digits and _. */
   schema?: string;
   /**
-   * Pool size; default 4. A worker keeps at most two statements in flight (its claim/finish loop and its tick)
-   * whatever its concurrency, so 2 is enough for a worker; more helps processes that also add or list a lot.
+   * Pool size; default 4. A worker keeps at most three statements in flight (claim, finish and tick) whatever
+   * its concurrency, so 2 serves a worker (the third waits for a connection; test/postgres.pool.test.ts asserts
+   * at most one waits); more helps processes that also add or list a lot.
    * Watching the change feed (every worker does) holds one more, dedicated connection outside the pool.
    */
   poolMax?: number;
