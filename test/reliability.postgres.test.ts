@@ -8,7 +8,7 @@ reliability('postgres', async () => {
   return {
     url: PG_URL,
     options: { schema, pool: { max: 2 } },
-    sql: (text) => withAdmin(async (c) => void (await c.query(text.replaceAll('{jobs}', `"${schema}".jobs`).replaceAll('{schema}', `"${schema}"`)))),
+    sql: (text) => withAdmin(async (c) => void (await c.query(text.replaceAll('{schemaLiteral}', `'${schema}'`).replaceAll('{schema}', `"${schema}"`)))),
     cleanup: () => dropSchema(schema),
   };
 });

@@ -13,17 +13,6 @@ function isUnsupportedUrl(error: unknown): boolean {
   return error instanceof ValidationError && /not a Spool database URL|not supported|unsupported/i.test(error.message);
 }
 
-/** The job table: whichever table of the schema has the job columns (the store names it). */
-async function jobTable(client: pg.Client, schema: string): Promise<string> {
-  const { rows } = await client.query<{ table_name: string }>(
-    `SELECT table_name FROM information_schema.columns WHERE table_schema = $1 AND column_name IN ('status', 'name', 'data')
-      GROUP BY table_name HAVING count(*) = 3`,
-    [schema],
-  );
-  if (rows.length !== 1) throw new Error(`spool-postgres: expected one job table in schema ${schema}, found ${rows.length}`);
-  return rows[0]!.table_name;
-}
-
 /** Spool on PostgreSQL at `url`, a fresh schema per queue (dropped after), at its defaults. */
 export function makeSpoolPostgres(url = PG_URL): Adapter {
   return {
@@ -54,19 +43,21 @@ export function makeSpoolPostgres(url = PG_URL): Adapter {
     const queue = await openQueue({ url: queueUrl, schema });
     let reader: pg.Client | undefined;
     return new SpoolSession(queue, {
+      // Direct SQL on the live table (pending and running jobs only): stays cheap however many finished
+      // jobs the table next to it holds.
       unfinished: async (name) => {
         if (!reader) {
           reader = new pg.Client({ connectionString: url });
           await reader.connect();
         }
-        const table = await jobTable(reader, schema);
-        const { rows } = await reader.query(`SELECT count(*)::int AS n FROM "${schema}"."${table}" WHERE status IN ('pending', 'running') AND name = $1`, [name]);
+        const { rows } = await reader.query(`SELECT count(*)::int AS n FROM "${schema}".jobs_live WHERE name = $1`, [name]);
         return rows[0].n as number;
       },
+      // The finished row, copied n times in the finished table with fresh ids from the job sequence.
       seedFinished: async (name, n) => {
         const id = await completeOneJob(queue, name);
         await withAdmin(async (client) => {
-          await cloneRow(client, schema, await jobTable(client, schema), `id = '${id.replace(/'/g, "''")}'`, n);
+          await cloneRow(client, schema, 'jobs_done', `id = ${Number(id)}`, n, `nextval('"${schema}".job_ids')`);
         }, url);
       },
       cleanup: async () => {

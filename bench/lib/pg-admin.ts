@@ -39,11 +39,11 @@ export async function dropSchema(schema: string, url = PG_URL): Promise<void> {
 
 /**
  * Copies one existing row of `table` n times in ONE statement (INSERT … SELECT … generate_series),
- * leaving out the id and generated columns so their defaults fill them: how W7 puts a million finished
- * jobs into a table fast, without knowing each system's column types. Then ANALYZE, as autovacuum would
- * soon after such an insert, so plans see the table as it is.
+ * leaving out the id and generated columns so their defaults fill them (or `idExpr`, for a table whose
+ * id has no default): how W7 puts a million finished jobs into a table fast, without knowing each system's
+ * column types. Then ANALYZE, as autovacuum would soon after such an insert, so plans see the table as it is.
  */
-export async function cloneRow(client: pg.Client, schema: string, table: string, where: string, n: number): Promise<void> {
+export async function cloneRow(client: pg.Client, schema: string, table: string, where: string, n: number, idExpr?: string): Promise<void> {
   const { rows } = await client.query<{ column_name: string }>(
     `SELECT column_name FROM information_schema.columns
       WHERE table_schema = $1 AND table_name = $2 AND column_name <> 'id'
@@ -55,8 +55,8 @@ export async function cloneRow(client: pg.Client, schema: string, table: string,
   const source = await client.query(`SELECT count(*)::int AS n FROM "${schema}"."${table}" WHERE ${where}`);
   if (source.rows[0].n !== 1) throw new Error(`cloneRow: expected one row of ${schema}.${table} where ${where}, found ${source.rows[0].n}`);
   await client.query(
-    `INSERT INTO "${schema}"."${table}" (${cols})
-     SELECT ${cols} FROM "${schema}"."${table}" CROSS JOIN generate_series(1, ${Math.floor(n)}) WHERE ${where}`,
+    `INSERT INTO "${schema}"."${table}" (${idExpr ? 'id, ' : ''}${cols})
+     SELECT ${idExpr ? `${idExpr}, ` : ''}${cols} FROM "${schema}"."${table}" CROSS JOIN generate_series(1, ${Math.floor(n)}) WHERE ${where}`,
   );
   await client.query(`ANALYZE "${schema}"."${table}"`);
 }

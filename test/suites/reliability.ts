@@ -9,7 +9,7 @@ export interface ReliabilityDb {
   url: string;
   /** Extra openQueue options the database needs (the PostgreSQL schema). */
   options: { schema?: string; pool?: { max: number } };
-  /** Runs SQL on the database directly; `{jobs}` stands for the jobs table. */
+  /** Runs SQL on the database directly; `{jobs}` stands for SQLite's jobs table, `{schema}` (quoted) and `{schemaLiteral}` (a string) for the PostgreSQL schema. */
   sql(text: string): Promise<void>;
   cleanup(): Promise<void>;
 }
@@ -35,6 +35,30 @@ const FAST = { pollMs: 20, progressFlushMs: 20 };
  * add()/stop() handoff race, a cancel followed by a throw, huge addBulk batches, input the database refuses,
  * a handler that ignores its abort signal at stop(), and errors a timed progress flush used to swallow.
  */
+/**
+ * Makes the database itself refuse to store `value` (JSON text, e.g. '"poison"') in `column` of any job row,
+ * with a trigger on every table that holds jobs: a real refusal, whatever the store's table layout.
+ */
+async function refuseToStore(kind: string, db: ReliabilityDb, column: 'result' | 'progress', value: string, message: string): Promise<void> {
+  if (kind === 'sqlite') {
+    for (const event of ['INSERT', 'UPDATE']) {
+      await db.sql(`CREATE TRIGGER refuse_${column}_${event.toLowerCase()} BEFORE ${event} ON {jobs} WHEN NEW.${column} = '${value}'
+                    BEGIN SELECT RAISE(ABORT, '${message}'); END`);
+    }
+    return;
+  }
+  await db.sql(`
+    CREATE FUNCTION {schema}.refuse_${column}() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.${column}::text = '${value}' THEN RAISE EXCEPTION '${message}' USING ERRCODE = 'data_exception'; END IF; RETURN NEW; END $$;
+    DO $$ DECLARE t text; BEGIN
+      FOR t IN SELECT table_name FROM information_schema.tables
+                WHERE table_schema = {schemaLiteral} AND table_type = 'BASE TABLE' AND table_name LIKE 'jobs%' LOOP
+        EXECUTE format('CREATE TRIGGER refuse_${column} BEFORE INSERT OR UPDATE ON %I.%I FOR EACH ROW EXECUTE FUNCTION %I.refuse_${column}()',
+                       {schemaLiteral}, t, {schemaLiteral});
+      END LOOP;
+    END $$`);
+}
+
 export function reliability(kind: string, factory: ReliabilityDbFactory): void {
   async function setup() {
     const db = await factory();
@@ -119,11 +143,7 @@ export function reliability(kind: string, factory: ReliabilityDbFactory): void {
 
     it('an outcome the database refuses is isolated: the rest of its batch is written, it fails with the reason', async ({ queue, db, logger }) => {
       // A real refusal from the database itself: a trigger that rejects storing the result "poison".
-      await db.sql(kind === 'sqlite'
-        ? `CREATE TRIGGER refuse_poison BEFORE UPDATE ON {jobs} WHEN NEW.result = '"poison"' BEGIN SELECT RAISE(ABORT, 'poison refused'); END`
-        : `CREATE FUNCTION {schema}.refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
-             BEGIN IF NEW.result::text = '"poison"' THEN RAISE EXCEPTION 'poison refused' USING ERRCODE = 'data_exception'; END IF; RETURN NEW; END $$;
-           CREATE TRIGGER refuse_poison BEFORE UPDATE ON {jobs} FOR EACH ROW EXECUTE FUNCTION {schema}.refuse_poison()`);
+      await refuseToStore(kind, db, 'result', '"poison"', 'poison refused');
       const worker = queue.worker({ job: async (job) => ((job.data as { i: number }).i === 7 ? 'poison' : 'fine') }, { ...FAST, concurrency: 20 });
       const ids = await queue.addBulk(Array.from({ length: 40 }, (_, i) => ({ name: 'job', data: { i }, options: { maxAttempts: 1 } })));
       await worker.start();
@@ -140,11 +160,7 @@ export function reliability(kind: string, factory: ReliabilityDbFactory): void {
     });
 
     it('progress the database refuses is dropped: the tick still extends the lease, the job is not taken over', async ({ queue, open, db, logger }) => {
-      await db.sql(kind === 'sqlite'
-        ? `CREATE TRIGGER refuse_progress BEFORE UPDATE ON {jobs} WHEN NEW.progress = '"poison"' BEGIN SELECT RAISE(ABORT, 'poison progress refused'); END`
-        : `CREATE FUNCTION {schema}.refuse_progress() RETURNS trigger LANGUAGE plpgsql AS $$
-             BEGIN IF NEW.progress::text = '"poison"' THEN RAISE EXCEPTION 'poison progress refused' USING ERRCODE = 'data_exception'; END IF; RETURN NEW; END $$;
-           CREATE TRIGGER refuse_progress BEFORE UPDATE ON {jobs} FOR EACH ROW EXECUTE FUNCTION {schema}.refuse_progress()`);
+      await refuseToStore(kind, db, 'progress', '"poison"', 'poison progress refused');
       const other = await open({ logger: recordingLogger() });
       let starts = 0;
       const handler = async (_job: Job, ctx: { progress(v: unknown): void }) => {
@@ -317,11 +333,7 @@ export function reliability(kind: string, factory: ReliabilityDbFactory): void {
     });
 
     it('a timed progress flush that fails is logged, the value kept; later flushes still write, and close() reports a failure', async ({ queue, db, logger }) => {
-      await db.sql(kind === 'sqlite'
-        ? `CREATE TRIGGER refuse_progress BEFORE UPDATE ON {jobs} WHEN NEW.progress = '"poison"' BEGIN SELECT RAISE(ABORT, 'poison progress refused'); END`
-        : `CREATE FUNCTION {schema}.refuse_progress() RETURNS trigger LANGUAGE plpgsql AS $$
-             BEGIN IF NEW.progress::text = '"poison"' THEN RAISE EXCEPTION 'poison progress refused' USING ERRCODE = 'data_exception'; END IF; RETURN NEW; END $$;
-           CREATE TRIGGER refuse_progress BEFORE UPDATE ON {jobs} FOR EACH ROW EXECUTE FUNCTION {schema}.refuse_progress()`);
+      await refuseToStore(kind, db, 'progress', '"poison"', 'poison progress refused');
       const { createBatchedProgressUpdater } = await import('../../src/index.ts');
       const id = await queue.add('external');
       const updater = createBatchedProgressUpdater(queue, id, { flushInterval: 20 });

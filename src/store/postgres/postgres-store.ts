@@ -11,7 +11,7 @@ import { NotifyFeed } from './notify-feed.ts';
 import { redactUrl } from './redact-url.ts';
 import { type JobRow, rowToJob } from './rows.ts';
 import { migrate, SCHEMA_NAME } from './schema.ts';
-import { buildStatements, type Statement, type Statements } from './statements.ts';
+import { buildStatements, type ListShape, type Statement, type Statements } from './statements.ts';
 
 /** Options of the PostgreSQL store. */
 export interface PostgresStoreOptions {
@@ -193,11 +193,19 @@ export class PostgresStore implements Store {
   }
 
   async list(filter: ListFilter): Promise<Job[]> {
-    const shape = filter.status ? (filter.name ? 'statusAndName' : 'status') : filter.name ? 'name' : 'all';
     const cursor = filter.cursor !== undefined && isRowId(filter.cursor) ? filter.cursor : NO_CURSOR;
     const values: unknown[] = [cursor, filter.limit, filter.offset];
-    if (filter.status) values.push(filter.status);
-    if (filter.name) values.push(filter.name);
+    let shape: ListShape;
+    if (filter.status === undefined) shape = filter.name === undefined ? 'all' : 'name';
+    else if (filter.status === 'pending' || filter.status === 'running') shape = filter.status;
+    else {
+      shape = 'done';
+      values.push(filter.status);
+    }
+    if (filter.name !== undefined) {
+      if (shape !== 'all' && shape !== 'name') shape = `${shape}Name`;
+      values.push(filter.name);
+    }
     const rows = await this.run<JobRow>('list', 'list jobs', this.sql.list[shape], values);
     return rows.map(rowToJob);
   }
@@ -242,8 +250,16 @@ export class PostgresStore implements Store {
       }
     }
     if (row) return rowToJob(row);
-    throw transitionRefused(p.id, p.op, await this.get(p.id));
+    const current = await this.get(p.id);
+    if (current !== null && p.op === 'delete') {
+      // A finish moved the job from the live to the finished table while the delete ran (its snapshot saw
+      // neither the live row, gone, nor the finished one, new): delete it where it is now.
+      [row] = await this.run<JobRow>('transition', `delete job ${p.id}`, this.sql.deleteJob, [p.id]);
+      if (row) return rowToJob(row);
+    }
+    throw transitionRefused(p.id, p.op, current);
   }
+
 
   watch(listener: (events: FeedEvent[]) => void): () => void {
     return this.feed.watch(listener);
