@@ -265,6 +265,17 @@ export function storeConformance(kind: string, factory: StoreFactory): void {
         assert.equal(rel.attempts, 0, 'a released job has not spent its attempt');
       });
 
+      it('a job cancelled while its worker was dead on its last attempt ends cancelled with attempts = maxAttempts', async (store) => {
+        await store.enqueue({ jobs: [newJob({ maxAttempts: 1 })], now: T0 });
+        const dead = await claimOne(store, 'dead');
+        await store.transition({ id: dead.id, op: 'cancel', now: T0 + 1 });
+        const again = await claimOne(store, 'w2', T0 + LEASE + 1);
+        assert.deepEqual([again.attempts, again.cancelRequested], [2, true], 'taken over once its lease ran out, the request still on it');
+        await store.finish({ workerId: 'w2', now: T0 + LEASE + 2, outcomes: [{ id: again.id, status: 'cancelled', error: 'cancelled while its worker was gone' }] });
+        const job = (await store.get(again.id))!;
+        assert.deepEqual([job.status, job.attempts], ['cancelled', 1]);
+      });
+
       it('a retry or release of a job whose cancel was requested meantime ends it cancelled; a completion stays completed', async (store) => {
         await store.enqueue({ jobs: Array.from({ length: 3 }, () => newJob()), now: T0 });
         const { jobs } = await store.claim({ names: ['work'], limit: 3, workerId: 'w1', leaseMs: LEASE, now: T0 });

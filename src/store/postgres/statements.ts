@@ -98,7 +98,9 @@ export function buildStatements(schema: string, channel: string) {
   archived AS (
     INSERT INTO ${D} (${allColumns})
     SELECT id, name, data, outcome, priority,
-           CASE WHEN outcome = 'failed' THEN LEAST(attempts, max_attempts) ELSE attempts END,
+           -- Never more attempts than allowed: a job whose last attempt died with its worker is claimed once
+           -- more (attempts + 1) only to be failed or cancelled without running.
+           CASE WHEN outcome IN ('failed', 'cancelled') THEN LEAST(attempts, max_attempts) ELSE attempts END,
            max_attempts, backoff, timeout_ms, coalesce(new_progress::json, progress),
            CASE WHEN outcome = 'completed' THEN new_result::json ELSE result END,
            CASE WHEN outcome = 'completed' THEN error ELSE new_error END,

@@ -91,8 +91,12 @@ export const FINISH = `
                       ELSE spool_jobs.error END,
          error_stack = CASE WHEN o.status IN ('retry', 'failed', 'cancelled') THEN o.error_stack ELSE spool_jobs.error_stack END,
          run_at = CASE WHEN o.status = 'retry' AND spool_jobs.cancel_requested = 0 THEN o.run_at ELSE spool_jobs.run_at END,
+         -- A final outcome never shows more attempts than allowed: a job whose last attempt died with its worker
+         -- is claimed once more (attempts + 1) only to be failed or cancelled without running.
          attempts = CASE WHEN o.status = 'released' AND spool_jobs.cancel_requested = 0 THEN spool_jobs.attempts - 1
-                         WHEN o.status = 'failed' THEN min(spool_jobs.attempts, spool_jobs.max_attempts) ELSE spool_jobs.attempts END,
+                         WHEN o.status IN ('failed', 'cancelled') OR spool_jobs.cancel_requested = 1
+                           THEN min(spool_jobs.attempts, spool_jobs.max_attempts)
+                         ELSE spool_jobs.attempts END,
          completed_at = CASE WHEN o.status IN ('completed', 'failed', 'cancelled') OR spool_jobs.cancel_requested = 1 THEN @now END,
          lease_until = NULL,
          cancel_requested = 0

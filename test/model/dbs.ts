@@ -1,0 +1,49 @@
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import pg from 'pg';
+import { PostgresStore } from '../../src/store/postgres/postgres-store.ts';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import { dropSchema, freshSchemaName, PG_URL, requirePostgres } from '../support/postgres.ts';
+import { tempDir } from '../support/sqlite.ts';
+import type { ModelDb } from './world.ts';
+
+/** One SQLite file for a whole model run; reset deletes every job. */
+export async function sqliteModelDb(): Promise<ModelDb> {
+  const { dir, cleanup } = tempDir();
+  const path = join(dir, 'spool.db');
+  new SqliteStore({ path }).close(); // creates the tables
+  const admin = new Database(path);
+  admin.pragma('busy_timeout = 10000');
+  return {
+    kind: 'sqlite',
+    openStore: async () => new SqliteStore({ path }),
+    reset: async () => void admin.exec('DELETE FROM spool_jobs'),
+    close: async () => {
+      admin.close();
+      cleanup();
+    },
+  };
+}
+
+/** One PostgreSQL schema for a whole model run; reset deletes every job from every table that holds jobs. */
+export async function postgresModelDb(): Promise<ModelDb> {
+  await requirePostgres();
+  const schema = freshSchemaName();
+  await (await PostgresStore.open({ url: PG_URL, schema, poolMax: 1 })).close();
+  const admin = new pg.Client({ connectionString: PG_URL, application_name: 'spool-test-model' });
+  await admin.connect();
+  const { rows } = await admin.query<{ table_name: string }>(
+    `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_type = 'BASE TABLE' AND table_name LIKE 'jobs%'`,
+    [schema],
+  );
+  const deletes = rows.map((r) => `DELETE FROM "${schema}"."${r.table_name}"`).join('; ');
+  return {
+    kind: 'postgres',
+    openStore: (logger) => PostgresStore.open({ url: PG_URL, schema, poolMax: 2, logger }),
+    reset: async () => void (await admin.query(deletes)),
+    close: async () => {
+      await admin.end();
+      await dropSchema(schema);
+    },
+  };
+}
