@@ -2,11 +2,15 @@ import type { Logger } from './logger.ts';
 
 /**
  * Reports a fault once, not once per failed call: the first failure of a streak is logged (at `level`), the
- * failures after it are only counted, and the first success after them logs one line saying it works again,
- * after how many failures and how long. A database outage of a minute thus costs two log lines, not one per
- * retry, tick or job.
+ * failures after it are only counted, and one line says when it works again, after how many failures and
+ * how long. A database outage of a minute thus costs two log lines, not one per retry, tick or job.
+ *
+ * Calls are told apart by a key. The fault is over once every key that failed has succeeded again, so a
+ * finish that keeps timing out is not declared fixed by a claim that went through meanwhile. A key marked
+ * `retried: false` (the worker tick, which stops when the worker holds no job) is cleared by any success.
  */
 export class FaultReporter {
+  private readonly failing = new Map<string, boolean>();
   private failures = 0;
   private since = 0;
 
@@ -17,25 +21,25 @@ export class FaultReporter {
     private readonly level: 'warn' | 'error' = 'error',
   ) {}
 
-  /** True while the last call failed. */
-  get failing(): boolean {
-    return this.failures > 0;
-  }
-
-  /** A call failed; logs only the first failure of a streak. */
-  failed(what: string, error: unknown, context?: Record<string, unknown>): void {
-    if (this.failures++ === 0) {
+  /** A call failed; logs only the first failure of a streak. `retried`: the same call is tried again until it succeeds. */
+  failed(key: string, what: string, error: unknown, options: { retried?: boolean; context?: Record<string, unknown> } = {}): void {
+    if (this.failing.size === 0) {
       this.since = Date.now();
+      this.failures = 0;
       const message = (error as Error)?.message ?? String(error);
-      this.logger[this.level](`${this.subject} could not ${what}: ${message}; retrying quietly, one line follows when it works again`, context);
+      this.logger[this.level](`${this.subject} could not ${what}: ${message}; retrying quietly, one line follows when it works again`, options.context);
     }
+    this.failures++;
+    this.failing.set(key, options.retried ?? true);
   }
 
-  /** A call succeeded; after a streak of failures, says so once. */
-  succeeded(context?: Record<string, unknown>): void {
-    if (this.failures === 0) return;
+  /** A call succeeded; once every failing key has, says so once. */
+  succeeded(key: string, context?: Record<string, unknown>): void {
+    if (this.failing.size === 0) return;
+    this.failing.delete(key);
+    for (const [k, retried] of this.failing) if (!retried) this.failing.delete(k);
+    if (this.failing.size > 0) return;
     const seconds = ((Date.now() - this.since) / 1000).toFixed(1);
     this.logger.warn(`${this.subject} works again after ${this.failures} failed ${this.failures === 1 ? 'try' : 'tries'} over ${seconds} s`, context);
-    this.failures = 0;
   }
 }

@@ -137,7 +137,8 @@ export class ClaimLoop {
         finish: outcomes,
       });
       this.failures = 0;
-      this.deps.health.succeeded();
+      this.deps.health.succeeded('claim');
+      if (outcomes.length > 0) this.deps.health.succeeded('finish');
       stats.claims++;
       // A wake-up that arrived during this claim wins over its short answer.
       this.drained = jobs.length < limit && this.wakeSeq === seq;
@@ -157,7 +158,7 @@ export class ClaimLoop {
     try {
       const written = await this.store.finish({ workerId: this.deps.config.id, now: this.deps.clock.now(), outcomes });
       this.failures = 0;
-      this.deps.health.succeeded();
+      this.deps.health.succeeded('finish');
       this.batcher.written(outcomes, written);
     } catch (error) {
       this.storeFailed(error, outcomes, 'finish jobs');
@@ -178,7 +179,8 @@ export class ClaimLoop {
     this.failures++;
     this.batcher.putBack(outcomes);
     this.retryAt = performance.now() + Math.min(100 * 2 ** this.failures, 5_000);
-    this.deps.health.failed(what, error);
+    // Keys tell the calls apart: a claim going through says nothing of a finish that keeps failing.
+    this.deps.health.failed(what === 'finish jobs' ? 'finish' : 'claim', what, error);
     if (!this.deps.isRunning() && this.failures >= 3) {
       // The leases run out and another worker runs these jobs again: at-least-once still holds.
       logger.error(`worker ${config.id} gave up writing ${this.batcher.waiting} outcomes while stopping`);

@@ -65,7 +65,7 @@ export class Ticker {
         progress,
       });
       deps.stats.ticks++;
-      deps.health.succeeded();
+      deps.health.succeeded('tick');
       for (const a of attempts) a.sendingProgress = undefined;
       for (const id of cancelled) deps.onCancel(id);
       for (const id of lost) deps.onLost(id);
@@ -80,7 +80,8 @@ export class Ticker {
       // Keep the progress for the next tick, unless newer progress arrived meanwhile.
       const sent = new Map(progress.map((p) => [p.id, p.json]));
       for (const a of attempts) if (a.dirtyProgress === undefined && sent.has(a.job.id)) a.dirtyProgress = sent.get(a.job.id);
-      deps.health.failed('extend its leases (tick; tried again at the next one)', error);
+      // Not retried as such: with no job held there is no next tick, so any other success ends the fault.
+      deps.health.failed('tick', 'extend its leases (tick; tried again at the next one)', error, { retried: false });
     } finally {
       this.ticking = false;
     }

@@ -73,8 +73,10 @@ export class PostgresStore implements Store {
     });
     // An idle pooled connection that dies (server restart, pg_terminate_backend) is reported here and
     // dropped from the pool; without a listener node would crash the process on the 'error' event.
+    // Debug, not warn: an idle connection dies with the server or the network, and whatever then fails (a
+    // worker's claim, a caller's statement) reports the fault once; one line per pooled connection was noise.
     this.pool.on('error', (error) => {
-      this.logger.warn(`PostgreSQL pool connection lost (it is replaced on next use): ${error.message}`, { schema });
+      this.logger.debug(`PostgreSQL pool connection lost (it is replaced on next use): ${error.message}`, { schema });
     });
     this.sql = buildStatements(schema, channel);
     this.feed = new NotifyFeed({
