@@ -18,7 +18,10 @@ export interface WorkerOptions {
   leaseMs?: number;
   /** How often an idle worker looks for jobs added by other processes or coming due; default 1,000 ms. */
   pollMs?: number;
-  /** How long stop() lets running jobs finish before releasing them; default 10,000 ms. */
+  /**
+   * How long stop() lets running jobs finish before aborting them (signal reason 'shutdown'); default 10,000 ms.
+   * An aborted job is released once its handler returns; until then it keeps its lease (docs/RELIABILITY.md).
+   */
   graceMs?: number;
   /**
    * Claimed jobs a worker may hold beyond its running ones, so short jobs are claimed and completed in
