@@ -1,3 +1,5 @@
+import type { Job } from './job.ts';
+
 /** Base class of every error Spool throws on purpose; `code` is stable and machine-readable. */
 export class SpoolError extends Error {
   readonly code: string;
@@ -49,5 +51,28 @@ export class StoreError extends SpoolError {
   constructor(message: string, options: { cause: unknown; retryable?: boolean }) {
     super('STORE', message, { cause: options.cause });
     this.retryable = options.retryable ?? true;
+  }
+}
+
+/** queue.waitFor(): the job ended failed or cancelled. `job` is the job as it ended (error, attempts, errors). */
+export class JobFailedError extends SpoolError {
+  readonly jobId: string;
+  readonly status: 'failed' | 'cancelled';
+  readonly job: Job;
+  constructor(job: Job) {
+    const why = job.status === 'cancelled' ? 'was cancelled' : `failed after ${job.attempts} of ${job.maxAttempts} attempts`;
+    super('JOB_FAILED', `job ${job.id} (${job.name}) ${why}${job.error ? `: ${job.error}` : ''}`);
+    this.jobId = job.id;
+    this.status = job.status as 'failed' | 'cancelled';
+    this.job = job;
+  }
+}
+
+/** queue.waitFor(): the job did not finish within the timeout given. It may still finish later. */
+export class WaitTimeoutError extends SpoolError {
+  readonly jobId: string;
+  constructor(jobId: string, timeoutMs: number, status: string | undefined) {
+    super('WAIT_TIMEOUT', `job ${jobId} did not finish within ${timeoutMs} ms (timeout option of waitFor)${status ? `; it is ${status}` : ''}`);
+    this.jobId = jobId;
   }
 }

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Job } from './job.ts';
+import type { JobChangeType } from './store/store.ts';
 
 /** What happened to a job. 'progress' fires at every ctx.progress() call in this process, with no write. */
 export type QueueEventType = 'added' | 'started' | 'progress' | 'retrying' | 'completed' | 'failed' | 'cancelled';
@@ -56,3 +57,19 @@ export class QueueEvents {
     }
   }
 }
+
+/** A job that was deleted: only what the change feed still knows of it. */
+export interface DeletedJob {
+  id: string;
+  /** The job's name; null when the feed could not tell (a bulk delete of several names, on PostgreSQL). */
+  name: string | null;
+}
+
+/**
+ * One event of `queue.watch()`: a change made by any process, with the job as read after it. Every event's
+ * job is in the state its type says (a 'completed' event carries a completed job); when a job changed
+ * several times between two reads, watchers see its latest change only.
+ */
+export type WatchEvent =
+  | { type: Exclude<JobChangeType, 'deleted'>; job: Job }
+  | { type: 'deleted'; job: DeletedJob };

@@ -2,15 +2,18 @@
  * Spool's public API. Everything a user imports comes from here; the rest of src/ is internal.
  */
 export { openQueue, DEFAULT_DATABASE_URL, type OpenQueueOptions } from './open-queue.ts';
-export { Queue, type BulkJob, type ListJobsFilter } from './queue.ts';
+export { Queue, type BulkJob, type ListJobsFilter, type NameInfo, type ThroughputMinute } from './queue.ts';
 export { Worker } from './worker/worker.ts';
 export type { WorkerOptions, Handlers } from './worker/worker-options.ts';
 export type { WorkerStats } from './worker/worker-stats.ts';
 export { type Handler, type JobContext } from './worker/attempt.ts';
 export type { Job, JobStatus, JobOptions, JobCounts, BackoffOptions, TransactionClient } from './job.ts';
 export { JOB_STATUSES } from './job.ts';
-export type { QueueEvent, QueueEventType, QueueListener } from './events.ts';
-export { SpoolError, ValidationError, JobNotFoundError, JobStateError, StoreError } from './errors.ts';
+export type { QueueEvent, QueueEventType, QueueListener, WatchEvent, DeletedJob } from './events.ts';
+export type { WatchListener, WatchOptions } from './watch.ts';
+export {
+  SpoolError, ValidationError, JobNotFoundError, JobStateError, StoreError, JobFailedError, WaitTimeoutError,
+} from './errors.ts';
 export {
   createBatchedProgressUpdater,
   type BatchedProgressUpdater,
@@ -19,4 +22,4 @@ export {
 export { backoffDelay } from './backoff.ts';
 export type { Clock } from './clock.ts';
 export type { Logger } from './logger.ts';
-export type { StoreStats } from './store/store.ts';
+export type { StoreStats, JobChangeType } from './store/store.ts';

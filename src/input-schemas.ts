@@ -144,6 +144,24 @@ export const progressUpdaterOptionsSchema = z.strictObject({
 /** The event type of queue.on(), off() and once(). */
 export const eventTypeSchema = z.enum(QUEUE_EVENT_TYPES as [string, ...string[]], { error: `must be one of ${QUEUE_EVENT_TYPES.join(', ')}` });
 
+/** Options of queue.watch(). */
+export const watchOptionsSchema = z.strictObject({
+  names: z.array(z.lazy(() => jobNameSchema), { error: 'must be an array of job names' }).max(1000, 'must list at most 1000 names').optional(),
+  ids: z.array(z.lazy(() => jobIdSchema), { error: 'must be an array of job ids' }).max(10_000, 'must list at most 10000 ids').optional(),
+  onGap: z.custom<(reason: string) => void>((v) => typeof v === 'function', { message: 'must be a function (reason) => void' }).optional(),
+});
+
+/** Options of queue.throughput(). */
+export const throughputOptionsSchema = z.strictObject({
+  minutes: wholeCount('how many minutes back', 1, 7 * 24 * 60).optional(),
+  name: z.lazy(() => jobNameSchema).optional(),
+});
+
+/** Options of queue.waitFor(). */
+export const waitForOptionsSchema = z.strictObject({
+  timeout: wholeMs('how long to wait', 1).optional(),
+});
+
 /** Job ids as the API hands them out. */
 export const jobIdSchema = z.string({ error: 'must be a job id string' }).min(1, 'must not be empty').max(64, 'must be at most 64 characters');
 

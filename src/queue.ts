@@ -12,11 +12,15 @@ import {
   listFilterSchema,
   parseInput,
   pruneOptionsSchema,
+  throughputOptionsSchema,
+  waitForOptionsSchema,
+  watchOptionsSchema,
 } from './input-schemas.ts';
 import type { Job, JobCounts, JobOptions, JobStatus, TransactionClient } from './job.ts';
 import { toJsonText } from './json-payload.ts';
 import type { Logger } from './logger.ts';
 import type { NewJob, Store, StoreStats } from './store/store.ts';
+import { Watchers, type WatchListener, type WatchOptions } from './watch.ts';
 import { createLocalSignals, type LocalSignals } from './worker/local-signals.ts';
 import { Worker } from './worker/worker.ts';
 import type { Handlers, WorkerOptions } from './worker/worker-options.ts';
@@ -38,6 +42,23 @@ export interface ListJobsFilter {
   offset?: number;
   /** The id of the last job of the previous page. */
   cursor?: string;
+}
+
+/** One job name as queue.names() reports it. */
+export interface NameInfo {
+  name: string;
+  counts: JobCounts;
+  /** When a worker last claimed a job of this name; null if never, or where the store keeps no record. */
+  lastClaimedAt: Date | null;
+}
+
+/** Jobs ended in one minute (queue.throughput()). */
+export interface ThroughputMinute {
+  /** The minute's start. */
+  minute: Date;
+  completed: number;
+  /** Jobs that failed for good (retries not counted). */
+  failed: number;
 }
 
 /** Settings a Queue is built with (openQueue fills them in). */
@@ -68,6 +89,7 @@ export class Queue {
   private readonly events: QueueEvents;
   private readonly signals: LocalSignals = createLocalSignals();
   private readonly workers = new Set<Worker>();
+  private readonly watchers: Watchers;
   private closed = false;
 
   constructor(
@@ -75,6 +97,7 @@ export class Queue {
     readonly store: Store,
     private readonly settings: QueueSettings,
   ) {
+    this.watchers = new Watchers(store, settings.logger);
     this.events = new QueueEvents((error, event) =>
       settings.logger.error(`a '${event.type}' listener threw: ${(error as Error)?.message ?? error}`, { jobId: event.job.id }),
     );
@@ -129,6 +152,26 @@ export class Queue {
     }
     if (handoff) handoff.worker.adopt({ ...newJobSnapshot(ids[0]!, jobs[0]!, now), ...handedOff(handoff.claim, now) });
     return ids;
+  }
+
+  /**
+   * Checks jobs exactly as addBulk() would, writing nothing and sending no statement: for each entry, null
+   * when addBulk() would accept it, else its problems (the issues of the ValidationError it would throw).
+   * An importer reports every bad entry at once, then adds only the good ones (what `spool add --file` does).
+   */
+  checkJobs(entries: BulkJob[]): (string[] | null)[] {
+    this.assertOpen();
+    if (!Array.isArray(entries)) throw new ValidationError([`checkJobs() takes an array of { name, data, options }, got ${typeof entries}`]);
+    const now = this.settings.clock.now();
+    return entries.map((entry) => {
+      try {
+        this.toNewJob(entry, '', now, new Set());
+        return null;
+      } catch (error) {
+        if (error instanceof ValidationError) return error.issues;
+        throw error;
+      }
+    });
   }
 
   /**
@@ -201,6 +244,36 @@ export class Queue {
   }
 
   /**
+   * Every job name the store knows: its jobs per status, and when a worker last claimed one (null where the
+   * store keeps no record). One statement over the counters (SQLite), whatever the number of jobs.
+   */
+  async names(): Promise<NameInfo[]> {
+    this.assertOpen();
+    const rows = await this.store.names();
+    return rows
+      .map((r) => ({ name: r.name, counts: r.counts, lastClaimedAt: r.lastClaimAt === null ? null : new Date(r.lastClaimAt) }))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /**
+   * Jobs that completed, and that failed for good, in each of the last `minutes` minutes (default 60, the
+   * current one included), oldest first, zeros included; optionally of one name. One statement.
+   */
+  async throughput(options: { minutes?: number; name?: string } = {}): Promise<ThroughputMinute[]> {
+    this.assertOpen();
+    const o = parseInput(throughputOptionsSchema, options, 'options');
+    const minutes = o.minutes ?? 60;
+    const last = Math.floor(this.settings.clock.now() / 60_000);
+    const first = last - minutes + 1;
+    const rows = await this.store.throughput({ sinceMinute: first, ...(o.name ? { name: o.name } : {}) });
+    const byMinute = new Map(rows.map((r) => [r.minute, r]));
+    return Array.from({ length: minutes }, (_, i) => {
+      const row = byMinute.get(first + i);
+      return { minute: new Date((first + i) * 60_000), completed: row?.completed ?? 0, failed: row?.failed ?? 0 };
+    });
+  }
+
+  /**
    * Deletes jobs that finished (by default: completed) more than `olderThan` ms ago; returns how many.
    * One statement per 10,000 jobs. Run it on a schedule to keep the table small; the dead-letter queue
    * (failed jobs) is kept unless you name 'failed'.
@@ -256,6 +329,38 @@ export class Queue {
     return this;
   }
 
+  /**
+   * Listens to changes made by ANY process (this one included): jobs added, started, progressing (as written
+   * by the worker's tick), retrying, completed, failed, cancelled or deleted, each with the job as read after
+   * the change. Filter by `names` or `ids` (a job matching either is heard); neither hears every job.
+   * Returns the unsubscribe function.
+   *
+   * Cost: one change-feed subscription per queue, however many watchers; the jobs of a batch of changes are
+   * read in ONE statement (only those some watcher wants), never one per job, and nothing is written.
+   * PostgreSQL: from the statements' NOTIFY. SQLite: from a journal row each write transaction appends,
+   * followed after local commits and when PRAGMA data_version shows another process's.
+   */
+  watch(listener: WatchListener, options: WatchOptions = {}): () => void {
+    this.assertOpen();
+    if (typeof listener !== 'function') {
+      throw new ValidationError([`watch() takes a listener function (event) => void, got ${describeValue(listener)}`]);
+    }
+    const o = parseInput(watchOptionsSchema, options, 'options');
+    return this.watchers.add(listener, o);
+  }
+
+  /**
+   * Resolves with the job once it completed, whichever process ran it; rejects with JobFailedError when it
+   * ends failed or cancelled, JobNotFoundError when it does not exist (or is deleted), WaitTimeoutError after
+   * `timeout` ms. One read now, then the change feed (no polling).
+   */
+  async waitFor(id: string, options: { timeout?: number } = {}): Promise<Job> {
+    this.assertOpen();
+    const jobId = parseInput(jobIdSchema, id, 'id');
+    const o = parseInput(waitForOptionsSchema, options, 'options');
+    return this.watchers.waitFor(jobId, o.timeout);
+  }
+
   /** Creates a worker for these handlers; call start() on it. */
   worker(handlers: Handlers, options: WorkerOptions = {}): Worker {
     this.assertOpen();
@@ -271,6 +376,12 @@ export class Queue {
     return worker;
   }
 
+  /** Resolves when the database answers one trivial statement; rejects with StoreError otherwise. */
+  async ping(): Promise<void> {
+    this.assertOpen();
+    await this.store.ping();
+  }
+
   /** Statements and round trips the store has sent so far. */
   stats(): StoreStats {
     return this.store.stats();
@@ -280,6 +391,7 @@ export class Queue {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.watchers.close();
     await Promise.all([...this.workers].map((w) => w.stop()));
     await this.store.close();
   }

@@ -83,10 +83,15 @@ test('four worker processes on one file while another connection holds the write
     for (const log of logs) for (const l of readLog(log)) if (l.event === 'done') ran.set(l.id, (ran.get(l.id) ?? 0) + 1);
     assert.deepEqual([...ran].filter(([, n]) => n > 1), [], 'no job ran twice');
     assert.equal(ran.size, ids.length, 'every job ran');
-    const errors = workers.map((w) => w.fixture.stderr().split('\n').filter((l) => /could not/.test(l)));
-    t.diagnostic(`SQLITE_BUSY error lines per process: ${errors.map((e) => e.length).join(' / ')}; e.g. ${errors.flat()[0]?.slice(0, 160)}`);
+    // Each fault is one 'could not' line, then quiet retries, then one 'works again' line: the lines alternate.
+    // (Under load, contention between the four can exceed the 200 ms busy timeout too: more episodes, same shape.)
+    const faultLines = workers.map((w) => w.fixture.stderr().split('\n').filter((l) => /could not|works again/.test(l)));
+    const errors = faultLines.map((lines) => lines.filter((l) => /could not/.test(l)));
+    t.diagnostic(`SQLITE_BUSY episodes per process: ${errors.map((e) => e.length).join(' / ')}; e.g. ${errors.flat()[0]?.slice(0, 160)}`);
     assert.ok(errors.flat().some((l) => /database is locked/.test(l)), 'the held lock surfaced as SQLITE_BUSY');
-    for (const e of errors) assert.ok(e.length <= 2, `at most one error line per lock episode per process:\n${e.join('\n')}`);
+    for (const lines of faultLines) {
+      lines.forEach((line, i) => assert.match(line, i % 2 === 0 ? /could not/ : /works again/, `one line per fault, then one when it works again:\n${lines.join('\n')}`));
+    }
   } finally {
     locker.close();
     await killAll(workers.map((w) => w.fixture));

@@ -1,3 +1,4 @@
+import type { WatchEvent } from '../events.ts';
 import type { BackoffOptions, Job, JobCounts, JobStatus, TransactionClient } from '../job.ts';
 
 /**
@@ -60,6 +61,15 @@ export interface Store {
   countsByName(): Promise<Record<string, JobCounts>>;
 
   /**
+   * Per job name: jobs by status and when a worker last claimed one (null when the store does not know);
+   * one statement, names with no job and no claim left out.
+   */
+  names(): Promise<NameStats[]>;
+
+  /** Jobs that completed and that failed for good, per minute from `sinceMinute` (epoch ms / 60,000); one statement. */
+  throughput(p: { sinceMinute: number; name?: string }): Promise<MinuteCount[]>;
+
+  /**
    * Moves one job if its state allows, checking the state inside the statement:
    * retry: failed|cancelled → pending (attempts reset); cancel: pending → cancelled, running → cancel requested;
    * delete: removes it anywhere. Throws JobNotFoundError or JobStateError otherwise.
@@ -79,6 +89,20 @@ export interface Store {
    */
   watch(listener: (events: FeedEvent[]) => void): () => void;
 
+  /**
+   * The itemised change feed: jobs changed by any process (this one included), read in ONE statement per
+   * batch of changes, never one per job, and never an extra write per job. `interest` says which jobs the
+   * subscriber wants read (asked before each read; the store may deliver more). `onGap` says changes were
+   * missed (a feed reconnect, a batch too large to itemise, a reader left far behind): re-read what you show.
+   */
+  watchJobs(p: WatchJobsParams): () => void;
+
+  /** The jobs of these ids that exist, in no set order; one statement. */
+  getMany(ids: string[]): Promise<Job[]>;
+
+  /** One trivial statement: resolves when the database answers (health checks). */
+  ping(): Promise<void>;
+
   /** Statements and round trips sent so far, in all and per method: how tests keep N+1 dead. */
   stats(): StoreStats;
 
@@ -97,6 +121,35 @@ export type FeedEvent =
   /** `count` is how many jobs changed: more than `ids.length` when a large batch was summarised (ids omitted). */
   | { type: JobChangeType; ids: string[]; names: string[]; runAt?: number; count?: number }
   | { type: 'external' };
+
+/** A subscriber of Store.watchJobs. */
+export interface WatchJobsParams {
+  interest: () => WatchInterest;
+  onChanges: (events: WatchEvent[]) => void;
+  onGap: (reason: string) => void;
+}
+
+/** Which jobs a change-feed subscriber wants read: all of them, or those of some names or ids. */
+export interface WatchInterest {
+  all: boolean;
+  names: ReadonlySet<string>;
+  ids: ReadonlySet<string>;
+}
+
+/** One job name's figures. */
+export interface NameStats {
+  name: string;
+  counts: JobCounts;
+  /** Epoch ms of the last claim of a job of this name, or null. */
+  lastClaimAt: number | null;
+}
+
+/** Jobs ended in one minute (`minute`: epoch ms / 60,000). Minutes with none are left out. */
+export interface MinuteCount {
+  minute: number;
+  completed: number;
+  failed: number;
+}
 
 export type TransitionOp = 'retry' | 'cancel' | 'delete';
 

@@ -5,8 +5,12 @@ import { emptyCounts, type Job, type JobCounts, type JobStatus, type Transaction
 import { defaultLogger, type Logger } from '../../logger.ts';
 import { claimOrder, isRowId, orderEnqueuedIds } from '../job-ids.ts';
 import { StatementCounter } from '../statement-counter.ts';
-import type { ClaimParams, ClaimResult, FeedEvent, FinishResult, ListFilter, NewJob, Outcome, Store, StoreStats, TickParams, TickResult, TransitionOp } from '../store.ts';
+import type {
+  ClaimParams, ClaimResult, FeedEvent, FinishResult, ListFilter, MinuteCount, NameStats, NewJob, Outcome, Store, StoreStats, TickParams, TickResult,
+  TransitionOp, WatchJobsParams,
+} from '../store.ts';
 import { transitionRefused, uniqueKeyHeld } from '../transition-error.ts';
+import { NotifyJobFeed } from './job-feed.ts';
 import { NotifyFeed } from './notify-feed.ts';
 import { redactUrl } from './redact-url.ts';
 import { type JobRow, rowToJob } from './rows.ts';
@@ -51,6 +55,7 @@ export class PostgresStore implements Store {
   private readonly counter = new StatementCounter();
   private readonly sql: Statements;
   private readonly feed: NotifyFeed;
+  private readonly jobFeed: NotifyJobFeed;
   private readonly logger: Logger;
   private closed = false;
 
@@ -85,6 +90,7 @@ export class PostgresStore implements Store {
       logger: this.logger,
       counter: this.counter,
     });
+    this.jobFeed = new NotifyJobFeed((listener) => this.feed.watch(listener), (ids) => this.getMany(ids, 'watch'), this.logger);
   }
 
   /** Connects and brings the schema up to date (safe from many processes at once). */
@@ -234,6 +240,24 @@ export class PostgresStore implements Store {
     return byName;
   }
 
+  async names(): Promise<NameStats[]> {
+    const rows = await this.run<{ name: string; status: string; n: number }>('counts', 'read name stats', this.sql.nameStats, []);
+    const byName = new Map<string, NameStats>();
+    for (const row of rows) {
+      let entry = byName.get(row.name);
+      if (!entry) byName.set(row.name, (entry = { name: row.name, counts: emptyCounts(), lastClaimAt: null }));
+      entry.counts[row.status as keyof JobCounts] = row.n;
+    }
+    return [...byName.values()];
+  }
+
+  async throughput(p: { sinceMinute: number; name?: string }): Promise<MinuteCount[]> {
+    const rows = await this.run<{ minute: string; completed: number; failed: number }>('counts', 'read throughput', this.sql.throughput, [
+      p.sinceMinute, p.name ?? null,
+    ]);
+    return rows.map((r) => ({ minute: Number(r.minute), completed: r.completed, failed: r.failed }));
+  }
+
   async transition(p: { id: string; op: TransitionOp; now: number }): Promise<Job | null> {
     let row: JobRow | undefined;
     if (isRowId(p.id)) {
@@ -267,9 +291,24 @@ export class PostgresStore implements Store {
     return this.feed.watch(listener);
   }
 
+  watchJobs(p: WatchJobsParams): () => void {
+    return this.jobFeed.watch(p);
+  }
+
+  async getMany(ids: string[], method = 'get'): Promise<Job[]> {
+    const wanted = ids.filter(isRowId);
+    if (wanted.length === 0) return [];
+    const rows = await this.run<JobRow>(method, 'get jobs', this.sql.selectJobs, [wanted]);
+    return rows.map(rowToJob);
+  }
+
   /** Resolves once the change feed LISTENs; watchers that must not miss the next change await it. */
   listening(): Promise<void> {
     return this.feed.listening();
+  }
+
+  async ping(): Promise<void> {
+    await this.run('ping', 'answer a health check', { name: `spool:${this.schema}:ping`, text: 'SELECT 1' }, []);
   }
 
   stats(): StoreStats {

@@ -252,6 +252,8 @@ export function buildStatements(schema: string, channel: string) {
 
     // One primary-key probe in each table.
     selectJob: { name: name('select-job'), text: `SELECT ${cols('j')} FROM ${V} j WHERE j.id = $1` },
+    // $1 ids: the jobs that exist, for the change feed and waitFor; primary-key probes in each table.
+    selectJobs: { name: name('select-jobs'), text: `SELECT ${cols('j')} FROM ${V} j WHERE j.id = ANY($1::bigint[])` },
 
     // Listing, newest first, keyset by id: one statement per filter shape, each with its own index and plan.
     list: listStatements(name, L, D, V, cols),
@@ -264,6 +266,19 @@ export function buildStatements(schema: string, channel: string) {
     countByNameAndStatus: {
       name: name('count-by-name-and-status'),
       text: `SELECT name, status, count(*)::int AS n FROM ${V} GROUP BY name, status`,
+    },
+
+    // Interim, until counters land in this store: a GROUP BY over the table (no last-claim record yet).
+    nameStats: { name: name('name-stats'), text: `SELECT name, status, count(*)::int AS n FROM ${V} GROUP BY name, status` },
+    // $1 since (epoch minute), $2 name or NULL. Interim: reads finished rows of the period (no index on completed_at).
+    throughput: {
+      name: name('throughput'),
+      text: `
+  SELECT (extract(epoch FROM completed_at) / 60)::bigint AS minute,
+         count(*) FILTER (WHERE status = 'completed')::int AS completed, count(*) FILTER (WHERE status = 'failed')::int AS failed
+    FROM ${D}
+   WHERE status IN ('completed', 'failed') AND completed_at >= to_timestamp($1::float8 * 60) AND ($2::text IS NULL OR name = $2)
+   GROUP BY 1 ORDER BY 1`,
     },
 
     // $1 id, $2 now. Moves a failed or cancelled job back to the live table, pending, attempts reset. A live

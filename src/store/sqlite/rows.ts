@@ -24,6 +24,8 @@ export interface JobRow {
   lease_until: number | null;
   cancel_requested: number;
   unique_key: string | null;
+  /** The status before the last claim or retry, as its index in JOB_STATUSES (see the migration that added it). */
+  prev_status?: number | null;
 }
 
 const parseOrNull = (text: string | null): unknown => (text === null ? null : JSON.parse(text));

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { type ExpectedIndex, indexesCreatedBy } from '../inspection.ts';
 
 /**
  * Migrations, applied in order on open; `PRAGMA user_version` records how many ran. Each runs inside
@@ -40,7 +41,51 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX spool_jobs_status_id ON spool_jobs (status, id);
   CREATE INDEX spool_jobs_name_id ON spool_jobs (name, id);
   `,
+  // The change journal, the exact counters it feeds, and what a statement needs to tell which transition it
+  // made (see journal.ts). prev_status: SQLite's RETURNING sees only new values, so the statements whose
+  // rows may come from more than one status (claim: pending or lease-expired running; retry: failed or
+  // cancelled) copy the old status here, as its index in JOB_STATUSES, and return it.
+  `
+  ALTER TABLE spool_jobs ADD COLUMN prev_status INTEGER;
+
+  CREATE TABLE spool_changes (
+    seq    INTEGER PRIMARY KEY AUTOINCREMENT,
+    at     INTEGER NOT NULL,
+    events TEXT    NOT NULL,
+    deltas TEXT
+  ) STRICT;
+
+  -- Counters the write transactions keep exact (one journal row each; the trigger adds its deltas): jobs per
+  -- name and status (kind 0, key = index in JOB_STATUSES), jobs completed (1) and failed for good (2) per
+  -- minute (key = epoch ms / 60000), when a name was last claimed (3, n = epoch ms). See journal.ts.
+  CREATE TABLE spool_counters (
+    kind INTEGER NOT NULL,
+    key  INTEGER NOT NULL,
+    name TEXT    NOT NULL,
+    n    INTEGER NOT NULL,
+    PRIMARY KEY (kind, key, name)
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TRIGGER spool_changes_apply AFTER INSERT ON spool_changes WHEN new.deltas IS NOT NULL BEGIN
+    INSERT INTO spool_counters (name, kind, key, n)
+      SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(new.deltas) WHERE true
+      ON CONFLICT DO UPDATE SET n = iif(kind = 3, max(n, excluded.n), n + excluded.n);
+  END;
+
+  INSERT INTO spool_counters (kind, key, name, n)
+    SELECT 0, CASE status WHEN 'pending' THEN 0 WHEN 'running' THEN 1 WHEN 'completed' THEN 2 WHEN 'failed' THEN 3 ELSE 4 END,
+           name, count(*)
+      FROM spool_jobs GROUP BY name, status;
+  `,
 ];
+
+/** How many migrations this version of Spool knows. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** The indexes the migrations create (what `spool doctor` expects to find). */
+export function expectedIndexes(): ExpectedIndex[] {
+  return indexesCreatedBy(MIGRATIONS);
+}
 
 /** Brings the file's schema up to date; safe to call from many processes at once. */
 export function migrate(db: Database.Database): void {

@@ -7,6 +7,19 @@
  * probed the JSON for each (finish of 10 jobs: 0.1 ms → O(running × batch)).
  */
 
+/**
+ * The row's status as its code (index in JOB_STATUSES), for `prev_status`: a claim stores 0 or 1, which
+ * SQLite keeps in the record header alone (no payload byte).
+ */
+const STATUS_CODE_SQL = `CASE status WHEN 'pending' THEN 0 WHEN 'running' THEN 1 WHEN 'completed' THEN 2 WHEN 'failed' THEN 3 ELSE 4 END`;
+
+/** Columns of a job row besides id, for statements that name them. */
+const JOB_ROW_COLUMNS = [
+  'name', 'data', 'status', 'priority', 'attempts', 'max_attempts', 'backoff', 'timeout_ms', 'progress', 'result',
+  'error', 'error_stack', 'run_at', 'created_at', 'started_at', 'completed_at', 'processing_by', 'lease_until',
+  'cancel_requested', 'unique_key',
+] as const;
+
 export const INSERT_JOBS = `
   INSERT INTO spool_jobs (name, data, priority, run_at, max_attempts, backoff, timeout_ms, unique_key, created_at,
                           status, attempts, processing_by, lease_until, started_at)
@@ -20,7 +33,7 @@ export const INSERT_JOBS = `
    WHERE true
    ORDER BY key
   ON CONFLICT DO NOTHING
-  RETURNING id, unique_key`;
+  RETURNING id, unique_key, name, status`;
 
 export const SELECT_IDS_BY_UNIQUE_KEY = `
   SELECT id, unique_key FROM spool_jobs
@@ -32,7 +45,7 @@ export const SELECT_IDS_BY_UNIQUE_KEY = `
  */
 export const CLAIMED_COLUMNS = [
   'id', 'name', 'data', 'priority', 'attempts', 'max_attempts', 'backoff', 'timeout_ms', 'progress',
-  'error', 'error_stack', 'run_at', 'created_at', 'cancel_requested', 'unique_key',
+  'error', 'error_stack', 'run_at', 'created_at', 'cancel_requested', 'unique_key', 'prev_status',
 ] as const;
 
 // Lease-expired jobs first (they have waited longest), then due pending jobs in priority order. Expired
@@ -41,7 +54,7 @@ export const CLAIMED_COLUMNS = [
 export const CLAIM_JOBS = `
   UPDATE spool_jobs
      SET status = 'running', attempts = attempts + 1, processing_by = @workerId,
-         lease_until = @leaseUntil, started_at = @now
+         lease_until = @leaseUntil, started_at = @now, prev_status = ${STATUS_CODE_SQL}
    WHERE id IN (
      SELECT id FROM (
        SELECT id FROM spool_jobs INDEXED BY spool_jobs_status_id
@@ -75,7 +88,7 @@ export const COMPLETE = `
          completed_at = @now, lease_until = NULL, cancel_requested = 0
     FROM (SELECT value ->> 0 AS id, value ->> 1 AS result, value ->> 2 AS progress FROM json_each(@outcomes)) AS o
    WHERE spool_jobs.id = o.id AND +spool_jobs.status = 'running' AND +spool_jobs.processing_by = @workerId
-  RETURNING spool_jobs.id AS id`;
+  RETURNING spool_jobs.id AS id, spool_jobs.name AS name`;
 
 // Every other outcome in one statement; only jobs still held by this worker are touched. A retry or a
 // release of a job whose cancel was requested meanwhile (by another process, learnt by no tick yet) ends it
@@ -105,7 +118,7 @@ export const FINISH = `
                  value ->> '$.errorStack' AS error_stack, value ->> '$.runAt' AS run_at
             FROM json_each(@outcomes)) AS o
    WHERE spool_jobs.id = o.id AND +spool_jobs.status = 'running' AND +spool_jobs.processing_by = @workerId
-  RETURNING spool_jobs.id AS id, spool_jobs.status AS status`;
+  RETURNING spool_jobs.id AS id, spool_jobs.name AS name, spool_jobs.status AS status`;
 
 export const SET_PROGRESS = `
   UPDATE spool_jobs SET progress = t.progress
@@ -114,6 +127,7 @@ export const SET_PROGRESS = `
   RETURNING spool_jobs.id AS id`;
 
 export const SELECT_JOB = `SELECT * FROM spool_jobs WHERE id = @id`;
+export const SELECT_JOBS = `SELECT * FROM spool_jobs WHERE id IN (SELECT value FROM json_each(@ids))`;
 
 // Listing: one statement per filter shape so each uses its own index; newest first, keyset by id.
 const LIST_TAIL = `AND id < @cursor ORDER BY id DESC LIMIT @limit OFFSET @offset`;
@@ -124,15 +138,23 @@ export const LIST_JOBS = {
   statusAndName: `SELECT * FROM spool_jobs WHERE status = @status AND name = @name ${LIST_TAIL}`,
 } as const;
 
-export const COUNT_BY_STATUS = `SELECT status, count(*) AS n FROM spool_jobs GROUP BY status`;
-export const COUNT_BY_STATUS_OF_NAME = `SELECT status, count(*) AS n FROM spool_jobs WHERE name = @name GROUP BY status`;
-export const COUNT_BY_NAME_AND_STATUS = `SELECT name, status, count(*) AS n FROM spool_jobs GROUP BY name, status`;
+// Counts read the counters the write transactions keep (journal.ts): a few rows, whatever the table's size.
+// status codes are indexes in JOB_STATUSES (journal.ts STATUS_CODE).
+export const COUNT_BY_STATUS = `SELECT key AS status, sum(n) AS n FROM spool_counters WHERE kind = 0 GROUP BY key`;
+export const COUNT_BY_STATUS_OF_NAME = `SELECT key AS status, n FROM spool_counters WHERE kind = 0 AND name = @name`;
+/** Status counts (kind 0) and last claims (kind 3) of every name, one statement. */
+export const NAME_STATS = `SELECT name, kind, key, n FROM spool_counters WHERE kind IN (0, 3) AND (kind = 3 OR n <> 0) ORDER BY name`;
+export const THROUGHPUT = `
+  SELECT key AS minute, sum(iif(kind = 1, n, 0)) AS completed, sum(iif(kind = 2, n, 0)) AS failed
+    FROM spool_counters WHERE kind IN (1, 2) AND key >= @since AND (@name IS NULL OR name = @name)
+   GROUP BY key ORDER BY key`;
+export const COUNT_BY_NAME_AND_STATUS = `SELECT name, key AS status, n FROM spool_counters WHERE kind = 0 AND n <> 0`;
 
 export const RETRY_JOB = `
   UPDATE spool_jobs
      SET status = 'pending', attempts = 0, run_at = @now, error = NULL, error_stack = NULL, result = NULL,
          progress = NULL, started_at = NULL, completed_at = NULL, lease_until = NULL, processing_by = NULL,
-         cancel_requested = 0
+         cancel_requested = 0, prev_status = ${STATUS_CODE_SQL}
    WHERE id = @id AND status IN ('failed', 'cancelled')
   RETURNING *`;
 
@@ -152,4 +174,34 @@ export const PRUNE_JOBS = `
   DELETE FROM spool_jobs
    WHERE id IN (SELECT id FROM spool_jobs
                  WHERE status IN (SELECT value FROM json_each(@statuses)) AND completed_at < @before
-                 ORDER BY id LIMIT @limit)`;
+                 ORDER BY id LIMIT @limit)
+  RETURNING name, status`;
+
+/** The journal row of one write transaction (journal.ts); a trigger applies its deltas to the counters. */
+export const INSERT_CHANGE = `INSERT INTO spool_changes (at, events, deltas) VALUES (@at, @events, @deltas)`;
+
+/** Journal rows a reader may still need; older ones go (a reader that far behind re-reads: a gap). */
+export const PRUNE_CHANGES = `DELETE FROM spool_changes WHERE seq <= @upTo`;
+export const PRUNE_MINUTES = `DELETE FROM spool_counters WHERE kind IN (1, 2) AND key < @before`;
+
+/** The last journal seq handed out (0 for none): where a new reader starts. */
+export const LAST_CHANGE = `SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'spool_changes'), 0) AS seq`;
+
+/**
+ * The change feed's read, ONE statement per batch: up to @rows journal rows after @since, each change in them
+ * with the job as it is now (NULL columns for a deleted job), filtered to the reader's interest. The first row
+ * is a summary (type NULL) with the first and last seq read, so a reader knows how far it got even when
+ * nothing matched, and sees a hole (rows pruned before it read them).
+ */
+export const READ_CHANGES = `
+  WITH c AS (SELECT seq, events FROM spool_changes WHERE seq > @since ORDER BY seq LIMIT @rows)
+  SELECT NULL AS type, NULL AS ref, min(seq) AS seq, max(seq) AS last, NULL AS job_id,
+         ${JOB_ROW_COLUMNS.map((c) => `NULL AS ${c}`).join(', ')}
+    FROM c
+  UNION ALL
+  SELECT e.key, v.value, c.seq, NULL, j.id, ${JOB_ROW_COLUMNS.map((col) => `j.${col}`).join(', ')}
+    FROM c JOIN json_each(c.events) AS e JOIN json_each(e.value) AS v
+    LEFT JOIN spool_jobs AS j ON j.id = iif(e.key = 'deleted', v.value ->> 0, v.value)
+   WHERE @all OR e.key = 'deleted'
+      OR v.value IN (SELECT value FROM json_each(@ids))
+      OR j.name IN (SELECT value FROM json_each(@names))`;
