@@ -176,7 +176,9 @@ export function reliability(kind: string, factory: ReliabilityDbFactory): void {
       const worker = queue.worker({ slow: handler }, { pollMs: 20, leaseMs: 600, progressFlushMs: 50 });
       const rival = other.worker({ slow: handler }, { pollMs: 20, leaseMs: 600 });
       const id = await queue.add('slow', null, { maxAttempts: 5 });
+      const started = nextEvent(queue, 'started');
       await worker.start();
+      await started; // the first worker holds it; only then may a rival try to take it over
       await rival.start();
       await waitFor(async () => (await queue.getJob(id))!.status === 'completed', 'the job to complete');
       const job = (await queue.getJob(id))!;
