@@ -30,6 +30,11 @@ export class SqliteStatementCounter implements WireCount {
   statements(): number {
     return this.count;
   }
+
+  /** Forgets what was counted so far (the migration check of an open, which the store does not count). */
+  reset(): void {
+    this.count = 0;
+  }
 }
 
 /** openQueue() for a SQLite file, with every statement of its connection traced by `counter`. */
