@@ -17,10 +17,12 @@ import {
   watchOptionsSchema,
 } from './input-schemas.ts';
 import type { Job, JobCounts, JobOptions, JobStatus, TransactionClient } from './job.ts';
+import { GroupCommit } from './group-commit.ts';
 import { toJsonText } from './json-payload.ts';
 import type { Logger } from './logger.ts';
 import type { NewJob, Store, StoreStats } from './store/store.ts';
 import { Watchers, type WatchListener, type WatchOptions } from './watch.ts';
+import { LocalAdds } from './worker/local-adds.ts';
 import { createLocalSignals, type LocalSignals } from './worker/local-signals.ts';
 import { Worker } from './worker/worker.ts';
 import type { Handlers, WorkerOptions } from './worker/worker-options.ts';
@@ -81,6 +83,8 @@ export class Queue {
   private readonly events: QueueEvents;
   private readonly signals: LocalSignals = createLocalSignals();
   private readonly workers = new Set<Worker>();
+  private readonly groupCommit: GroupCommit;
+  private readonly localAdds = new LocalAdds();
   private readonly watchers: Watchers;
   private closed = false;
 
@@ -89,6 +93,7 @@ export class Queue {
     readonly store: Store,
     private readonly settings: QueueSettings,
   ) {
+    this.groupCommit = new GroupCommit(store, () => settings.clock.now());
     this.watchers = new Watchers(store, settings.logger);
     this.events = new QueueEvents((error, event) =>
       settings.logger.error(`a '${event.type}' listener threw: ${(error as Error)?.message ?? error}`, { jobId: event.job.id }),
@@ -96,8 +101,10 @@ export class Queue {
   }
 
   /**
-   * Adds one job; one statement. Returns its id (the existing job's id when `uniqueKey` matches one pending or
-   * running). PostgreSQL: with `options.client` the job is inserted inside your own transaction (see JobOptions).
+   * Adds one job; one statement, shared with the add() calls running concurrently in this process (group
+   * commit: 64 concurrent adds cost about two statements). Resolves once the job is committed, with its id (the
+   * existing job's id when `uniqueKey` matches one pending or running). PostgreSQL: with `options.client` the
+   * job is inserted inside your own transaction (see JobOptions), in a statement of its own.
    */
   async add<Data>(name: string, data?: Data, options?: JobOptions): Promise<string> {
     const [id] = await this.addBulk([{ name, data, options }]);
@@ -108,7 +115,7 @@ export class Queue {
   async addBulk(entries: BulkJob[]): Promise<string[]> {
     this.assertOpen();
     if (!Array.isArray(entries)) throw new ValidationError([`addBulk() takes an array of { name, data, options }, got ${typeof entries}`]);
-    const now = this.settings.clock.now();
+    let now = this.settings.clock.now();
     const clients = new Set<TransactionClient | undefined>();
     const jobs = entries.map((entry, i) => this.toNewJob(entry, entries.length === 1 ? '' : `jobs[${i}].`, now, clients));
     if (jobs.length === 0) return [];
@@ -117,12 +124,22 @@ export class Queue {
     }
     const [client] = clients;
     const handoff = client ? undefined : this.reserveHandoff(jobs, now);
-    let ids: string[];
+    let ids: string[] = [];
+    // Inside the caller's transaction nothing is announced locally: the feed is how workers learn of it.
+    const token = client === undefined ? this.localAdds.sent() : undefined;
     try {
-      ids = await this.store.enqueue({ jobs, now, ...(client ? { client } : {}) });
+      if (client !== undefined || jobs.length > 1) ids = await this.store.enqueue({ jobs, now, ...(client ? { client } : {}) });
+      else {
+        // A single add shares its statement with the adds running concurrently in this process.
+        const committed = await this.groupCommit.add(jobs[0]!);
+        ids = [committed.id];
+        now = committed.now;
+      }
     } catch (error) {
       handoff?.worker.adopt(null);
       throw error;
+    } finally {
+      if (token !== undefined) this.localAdds.settled(token, ids);
     }
     // Inside the caller's transaction the jobs may still roll back: no local event or wake-up now; workers
     // everywhere learn of them from the change feed when the transaction commits.
@@ -345,6 +362,7 @@ export class Queue {
       logger: this.settings.logger,
       events: this.events,
       signals: this.signals,
+      localAdds: this.localAdds,
       maxPayloadBytes: this.settings.maxPayloadBytes,
       onStopped: (w) => this.workers.delete(w),
     });

@@ -8,13 +8,19 @@ import type { Waker } from './waker.ts';
 import type { WorkerConfig } from './worker-options.ts';
 import type { WorkerStats } from './worker-stats.ts';
 
-/** Jobs faster than this on average are prefetched and completed in batches. */
-const SHORT_JOB_MS = 20;
 /**
- * Claimed jobs a worker holds for short jobs. Store-only cycle of claim + finish per transaction: batches of
- * 100 → 74.8k jobs/s, 200 → 81.9k, 500 → 92.0k (.tmp/cycle.ts).
+ * How far ahead a worker claims: the jobs it can start within this window at its measured job time. Two
+ * workers of concurrency 4 over 300 jobs of 20 ms then hold 4 + 5 each (5 ms jobs: 4 + 20), so the second
+ * worker to wake gets its share: 150 / 150 and 152 / 148 where a fixed prefetch of 400 for jobs under 20 ms
+ * let the first take nearly all (4 / 296 on PostgreSQL, 300 / 0 on SQLite; test/fair-share.test.ts). A
+ * 50 ms window still split 5 ms jobs 198 / 102 on SQLite. No-op jobs claim and complete PREFETCH_MAX at a time.
  */
-const PREFETCH_SHORT = 400;
+const PREFETCH_WINDOW_MS = 25;
+/**
+ * Claimed jobs a worker holds at most beyond its running ones. Store-only cycle of claim + finish per
+ * transaction: batches of 100 → 74.8k jobs/s, 200 → 81.9k, 500 → 92.0k (.tmp/cycle.ts).
+ */
+const PREFETCH_MAX = 400;
 
 /** What the claim loop needs from its worker. */
 export interface ClaimLoopDeps {
@@ -170,10 +176,16 @@ export class ClaimLoop {
     }
   }
 
-  /** How many claimed jobs to hold beyond the running ones. */
+  /**
+   * How many claimed jobs to hold beyond the running ones: what the slots start within PREFETCH_WINDOW_MS at
+   * the mean job time measured so far (none before the first job ends), at most max(PREFETCH_MAX, 2 × slots).
+   */
   private prefetchSize(): number {
     const { prefetch, concurrency } = this.deps.config.settings;
     if (prefetch !== 'auto') return prefetch;
-    return this.runner.meanRunMs < SHORT_JOB_MS ? Math.max(PREFETCH_SHORT, 2 * concurrency) : 0;
+    const mean = this.runner.meanRunMs;
+    if (!Number.isFinite(mean)) return 0;
+    const cap = Math.max(PREFETCH_MAX, 2 * concurrency);
+    return mean <= 0 ? cap : Math.min(cap, Math.floor((concurrency * PREFETCH_WINDOW_MS) / mean));
   }
 }

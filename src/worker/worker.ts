@@ -8,6 +8,7 @@ import { AttemptAbort } from './attempt.ts';
 import { ClaimLoop } from './claim-loop.ts';
 import { HeldJobs } from './held-jobs.ts';
 import { JobRunner } from './job-runner.ts';
+import type { LocalAdds } from './local-adds.ts';
 import type { LocalSignals } from './local-signals.ts';
 import { OutcomeBatcher } from './outcome-batcher.ts';
 import { Ticker } from './ticker.ts';
@@ -21,6 +22,8 @@ export interface WorkerDeps {
   logger: Logger;
   events: QueueEvents;
   signals: LocalSignals;
+  /** Jobs this process added: their 'added' events on the change feed are echoes, already announced. */
+  localAdds: LocalAdds;
   maxPayloadBytes: number;
   onStopped: (worker: Worker) => void;
 }
@@ -162,7 +165,11 @@ export class Worker {
     for (const event of events) {
       if (event.type === 'external') this.onRunnable(this.deps.clock.now());
       else if ((event.type === 'added' || event.type === 'retrying') && event.names.some((n) => this.config.names.includes(n))) {
-        this.onRunnable(event.runAt ?? this.deps.clock.now());
+        const runAt = event.runAt ?? this.deps.clock.now();
+        // This process's own adds were announced locally (or handed over): their echo is no news.
+        const itemised = event.type === 'added' && event.ids.length > 0 && event.ids.length === (event.count ?? event.ids.length);
+        if (itemised) this.deps.localAdds.whenKnown(event.ids, (allLocal) => allLocal || this.onRunnable(runAt));
+        else this.onRunnable(runAt);
       }
     }
   };

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   createBatchedProgressUpdater,
+  ValidationError,
   JobStateError,
   type Clock,
   type Job,
@@ -351,6 +352,79 @@ export function queueBehaviour(kind: string, factory: QueueFactory): void {
       assert.equal(job.attempts, 1);
       assert.equal(job.processingBy, worker.id);
       assert.deepEqual(ran.map((j) => j.id), [id]);
+    });
+
+    it('the change feed\'s echo of this process\'s own adds costs an idle worker no claim', async ({ queue }) => {
+      // No polling: the only reasons left to claim are the local signal of the bulk add and the feed.
+      const worker = queue.worker({ quick: async () => null, other: async () => null }, { ...FAST, pollMs: 60_000 });
+      await worker.start();
+      await (queue.store as { listening?: () => Promise<void> }).listening?.();
+      await waitFor(() => worker.stats().idle, 'an idle worker');
+      const heard = new Set<string>();
+      const unwatch = queue.store.watch((events) => {
+        for (const e of events) if (e.type === 'added') for (const id of e.ids) heard.add(id);
+      });
+      try {
+        const claimsBefore = worker.stats().claims;
+        const before = queue.stats();
+        const ids: string[] = [];
+        for (let i = 0; i < 10; i++) ids.push(await queue.add(i % 2 ? 'quick' : 'other', { i }));
+        ids.push(...(await queue.addBulk([{ name: 'quick' }, { name: 'other' }])));
+        await waitFor(async () => (await queue.counts()).completed === ids.length, 'every job to complete');
+        // The worker listens on the same feed: once this listener heard every add, so did the worker's.
+        if (queue.store.kind === 'postgres') await waitFor(() => ids.every((id) => heard.has(id)), 'the feed to echo every add');
+        await waitFor(() => worker.stats().idle, 'the worker idle again');
+        const claims = (queue.stats().byMethod.claim ?? 0) - (before.byMethod.claim ?? 0);
+        // Ten adds handed over (no claim); the bulk add is announced locally and claimed once. Its echo, and
+        // the echoes of the ten, claim nothing more.
+        assert.ok(worker.stats().claims - claimsBefore <= 2, `${worker.stats().claims - claimsBefore} claims`);
+        assert.ok(claims <= 2, `${claims} claim statements for 12 jobs added here`);
+      } finally {
+        unwatch();
+      }
+    });
+
+    it('64 concurrent add() calls share their commits: the first alone (on PostgreSQL the first two), the rest together', async ({ queue }) => {
+      const before = queue.stats();
+      const ids = await Promise.all(Array.from({ length: 64 }, (_, i) => queue.add('mail', { i })));
+      // One commit per lane for the first adds (one lane on SQLite, two on PostgreSQL), then one for the rest.
+      const lanes = queue.store.parallel ? 2 : 1;
+      const after = queue.stats();
+      assert.equal(after.roundTrips - before.roundTrips, lanes + 1);
+      // A commit is one statement on PostgreSQL; SQLite writes its change journal in the same transaction.
+      assert.ok(after.statements - before.statements <= 2 * (lanes + 1), `${after.statements - before.statements} statements`);
+      assert.equal(new Set(ids).size, 64);
+      const stored = await queue.listJobs({ name: 'mail', limit: 100 });
+      assert.deepEqual(
+        stored.map((j) => [j.id, j.data]).sort((a, b) => Number(a[0]) - Number(b[0])),
+        ids.map((id, i) => [id, { i }]).sort((a, b) => Number(a[0]) - Number(b[0])),
+        'each add got the id of its own job',
+      );
+    });
+
+    it('concurrent adds sharing a commit each get their own result: an invalid one its error, a uniqueKey match the holder, the rest stored', async ({ queue }) => {
+      const holder = await queue.add('scan', { repo: 'held' }, { uniqueKey: 'scan:held' });
+      const before = queue.stats().roundTrips;
+      const [first, invalid, matched, fresh, sameBatch, last] = await Promise.allSettled([
+        queue.add('scan', { repo: 'first' }),
+        queue.add('scan', { repo: 'bad' }, { delay: -5 }),
+        queue.add('scan', { repo: 'again' }, { uniqueKey: 'scan:held' }),
+        queue.add('scan', { repo: 'new' }, { uniqueKey: 'scan:new' }),
+        queue.add('scan', { repo: 'new, twice' }, { uniqueKey: 'scan:new' }),
+        queue.add('scan', { repo: 'last' }),
+      ]);
+      // The first add alone (PostgreSQL: the first two), then the rest together; SQLite reads the holder of an
+      // already-held key with one more round trip. The invalid add sent nothing.
+      assert.equal(queue.stats().roundTrips - before, 3);
+      assert.equal(invalid.status, 'rejected');
+      assert.ok((invalid as PromiseRejectedResult).reason instanceof ValidationError);
+      assert.match(((invalid as PromiseRejectedResult).reason as Error).message, /delay/);
+      const value = (r: PromiseSettledResult<string>) => (r.status === 'fulfilled' ? r.value : assert.fail(`rejected: ${r.reason}`));
+      assert.equal(value(matched), holder, 'a uniqueKey match gets the holder\'s id');
+      assert.equal(value(sameBatch), value(fresh), 'the second add of a key in the same commit gets the first one\'s id');
+      const jobs = await Promise.all([first, fresh, last].map((r) => queue.getJob(value(r))));
+      assert.deepEqual(jobs.map((j) => j?.data), [{ repo: 'first' }, { repo: 'new' }, { repo: 'last' }]);
+      assert.deepEqual((await queue.counts({ name: 'scan' })).pending, 4, 'held, first, new, last');
     });
 
     it('listJobs of 100 is one statement', async ({ queue }) => {

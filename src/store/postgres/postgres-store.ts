@@ -12,7 +12,7 @@ import type {
 import { transitionRefused, uniqueKeyHeld } from '../transition-error.ts';
 import { NotifyJobFeed } from './job-feed.ts';
 import { NotifyFeed } from './notify-feed.ts';
-import { type JobRow, rowToJob } from './rows.ts';
+import { type ClaimedRow, claimedRowToJob, type JobRow, rowToJob } from './rows.ts';
 import { migrate, SCHEMA_NAME } from './schema.ts';
 import { buildStatements, type ListShape, type Statement, type Statements } from './statements.ts';
 
@@ -150,14 +150,16 @@ export class PostgresStore implements Store {
   async claim(p: ClaimParams): Promise<ClaimResult> {
     const outcomes = p.finish ?? [];
     if (p.limit <= 0 && outcomes.length === 0) return { jobs: [], finished: [] };
-    const rows = await this.run<JobRow & { fin: boolean }>('claim', 'claim jobs', this.sql.claim, [
-      outcomesJson(outcomes), p.workerId, p.now, p.now + p.leaseMs, p.names, Math.max(0, p.limit),
+    const leaseUntil = p.now + p.leaseMs;
+    const { others, completed } = outcomeParams(outcomes);
+    const rows = await this.run<ClaimedRow & { fin: boolean }>('claim', 'claim jobs', this.sql.claim, [
+      others, p.workerId, p.now, leaseUntil, p.names, Math.max(0, p.limit), ...completed,
     ]);
     const jobs: Job[] = [];
     const finished: string[] = [];
     for (const row of rows) {
       if (row.fin) finished.push(row.id);
-      else jobs.push(rowToJob(row));
+      else jobs.push(claimedRowToJob(row, p.workerId, p.now, leaseUntil));
     }
     return { jobs: jobs.sort(claimOrder), finished };
   }
@@ -178,7 +180,8 @@ export class PostgresStore implements Store {
 
   async finish(p: { workerId: string; now: number; outcomes: Outcome[] }): Promise<string[]> {
     if (p.outcomes.length === 0) return [];
-    const rows = await this.run<{ id: string }>('finish', 'finish jobs', this.sql.finish, [outcomesJson(p.outcomes), p.workerId, p.now]);
+    const { others, completed } = outcomeParams(p.outcomes);
+    const rows = await this.run<{ id: string }>('finish', 'finish jobs', this.sql.finish, [others, p.workerId, p.now, ...completed]);
     return rows.map((r) => r.id);
   }
 
@@ -336,16 +339,32 @@ export class PostgresStore implements Store {
   }
 }
 
-function outcomesJson(outcomes: Outcome[]): string {
-  return JSON.stringify(outcomes.map((o) => ({
-    id: o.id,
-    status: o.status,
-    result: o.status === 'completed' ? o.resultJson : null,
-    progress: o.progressJson ?? null,
-    error: 'error' in o ? o.error : null,
-    error_stack: 'errorStack' in o ? o.errorStack : null,
-    run_at: o.status === 'retry' ? o.runAt : null,
-  })));
+/**
+ * A batch of outcomes as statement parameters: completions (nearly all of them) as three arrays, ids, result
+ * texts and progress texts; the rest as one JSON array of objects, null fields left out.
+ */
+function outcomeParams(outcomes: Outcome[]): { others: string; completed: [string[], string[], (string | null)[]] } {
+  const ids: string[] = [];
+  const results: string[] = [];
+  const progress: (string | null)[] = [];
+  const others: object[] = [];
+  for (const o of outcomes) {
+    if (o.status === 'completed') {
+      ids.push(o.id);
+      results.push(o.resultJson);
+      progress.push(o.progressJson ?? null);
+    } else {
+      others.push({
+        id: o.id,
+        status: o.status,
+        progress: o.progressJson,
+        error: 'error' in o ? o.error : undefined,
+        error_stack: 'errorStack' in o ? o.errorStack : undefined,
+        run_at: o.status === 'retry' ? o.runAt : undefined,
+      });
+    }
+  }
+  return { others: others.length === 0 ? '[]' : JSON.stringify(others), completed: [ids, results, progress] };
 }
 
 /**
