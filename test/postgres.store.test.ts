@@ -204,3 +204,29 @@ test('options.client on SQLite is a ValidationError that says it needs PostgreSQ
 function quietLogger() {
   return { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 }
+
+test('a feed listener that names its change types hears only those; the others still hear everything', async () => {
+  const { store: writer, schema, cleanup } = await openTestStore();
+  const watcher = await PostgresStore.open({ url: PG_URL, schema });
+  const typed: string[] = [];
+  const all: string[] = [];
+  const stopTyped = watcher.watch((events) => typed.push(...events.map((e) => e.type)), ['added', 'retrying']);
+  const stopAll = watcher.watch((events) => all.push(...events.map((e) => e.type)));
+  try {
+    await watcher.listening();
+    await pollUntil(async () => typed.includes('external') && all.includes('external'), 'the first-LISTEN notice', 10_000, 10);
+    const [id] = await writer.enqueue({ jobs: [job()], now: T0 });
+    await writer.claim({ names: ['work'], limit: 1, workerId: 'w', leaseMs: 1000, now: T0 });
+    await writer.finish({ workerId: 'w', now: T0, outcomes: [{ id: id!, status: 'retry', runAt: T0, error: 'e', errorStack: null }] });
+    await writer.claim({ names: ['work'], limit: 1, workerId: 'w', leaseMs: 1000, now: T0 });
+    await writer.finish({ workerId: 'w', now: T0, outcomes: [{ id: id!, status: 'completed', resultJson: '1' }] });
+    await pollUntil(async () => all.filter((t) => t === 'completed').length === 1, "the plain listener's 'completed'", 10_000, 10);
+    assert.deepEqual(all, ['external', 'added', 'started', 'retrying', 'started', 'completed']);
+    assert.deepEqual(typed, ['external', 'added', 'retrying']);
+  } finally {
+    stopTyped();
+    stopAll();
+    await watcher.close();
+    await cleanup();
+  }
+});

@@ -6,7 +6,7 @@ import { defaultLogger, type Logger } from '../../logger.ts';
 import { claimOrder, isRowId, orderEnqueuedIds } from '../job-ids.ts';
 import { StatementCounter } from '../statement-counter.ts';
 import type {
-  ClaimParams, ClaimResult, FeedEvent, ListFilter, MinuteCount, NameStats, NewJob, Outcome, Store, StoreStats, TickParams, TickResult,
+  ClaimParams, ClaimResult, FeedEvent, JobChangeType, ListFilter, MinuteCount, NameStats, NewJob, Outcome, Store, StoreStats, TickParams, TickResult,
   TransitionOp, WatchJobsParams,
 } from '../store.ts';
 import { transitionRefused, uniqueKeyHeld } from '../transition-error.ts';
@@ -286,8 +286,8 @@ export class PostgresStore implements Store {
   }
 
 
-  watch(listener: (events: FeedEvent[]) => void): () => void {
-    return this.feed.watch(listener);
+  watch(listener: (events: FeedEvent[]) => void, types?: readonly JobChangeType[]): () => void {
+    return this.feed.watch(listener, types);
   }
 
   watchJobs(p: WatchJobsParams): () => void {
