@@ -73,7 +73,7 @@ export class JobRunner {
     held.attempts.set(job.id, attempt);
     deps.stats.started++;
     deps.events.emit('started', job);
-    const ctx = new AttemptContext(attempt, deps.config.id, (a, value) => this.recordProgress(a, value));
+    const ctx = new AttemptContext(attempt, deps.config.id, this.recordProgress);
     const handler = deps.config.handlers[job.name] as Handler;
     const began = performance.now();
     void attempt.run(handler, ctx).then((settlement) => {
