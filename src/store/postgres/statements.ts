@@ -167,7 +167,8 @@ export function buildStatements(schema: string, channel: string) {
     RETURNING ${cols('j')}`;
 
   return {
-    // $1 jobs [{i, name, data, priority, run_at, max_attempts, backoff, timeout_ms, unique_key}], $2 now.
+    // $1 jobs [{i, name, data (JSON), priority, run_at, max_attempts, backoff?, timeout_ms?, unique_key?, claimed_by?,
+    // lease_until?}], $2 now.
     // Returns the inserted rows (inserted = true) and the live holders of the batch's unique keys that
     // existed before the statement (inserted = false), in one round trip.
     enqueue: {
@@ -175,12 +176,13 @@ export function buildStatements(schema: string, channel: string) {
       text: `
   WITH input AS (
     SELECT * FROM json_to_recordset($1::json)
-      AS j(i integer, name text, data text, priority integer, run_at float8, max_attempts integer,
-           backoff text, timeout_ms integer, unique_key text, claimed_by text, lease_until float8)),
+      AS j(i integer, name text, data json, priority integer, run_at float8, max_attempts integer,
+           backoff json, timeout_ms integer, unique_key text, claimed_by text, lease_until float8)),
   inserted AS (
     INSERT INTO ${L} (name, data, priority, run_at, max_attempts, backoff, timeout_ms, unique_key, created_at,
                       status, attempts, processing_by, lease_until, started_at)
-    SELECT name, data::json, priority, to_timestamp(run_at / 1000), max_attempts, backoff::json, timeout_ms,
+    -- Data JSON null comes out of the recordset as SQL NULL: store it as the JSON null it was.
+    SELECT name, coalesce(data, 'null'::json), priority, to_timestamp(run_at / 1000), max_attempts, backoff, timeout_ms,
            unique_key, ${ts('$2')},
            -- A job handed straight to an idle worker of the enqueuing process is inserted claimed.
            CASE WHEN claimed_by IS NULL THEN 'pending' ELSE 'running' END, CASE WHEN claimed_by IS NULL THEN 0 ELSE 1 END,
@@ -209,7 +211,8 @@ export function buildStatements(schema: string, channel: string) {
     // Jobs being finished here are excluded: one statement must not update a row twice.
     // The ids are collected first (an InitPlan) and the UPDATE finds them by primary key: written as
     // `id IN (SELECT …)`, an analysed 20,000-row table got a hash semi-join over a sequential scan of it.
-    // Rows: fin = false for each claimed job (all columns), fin = true with the id and new status of each outcome applied.
+    // Rows: fin = false for each claimed job (all columns), fin = true with the id of each outcome applied and,
+    // in the `name` column, the job's new status (a retry or release may have ended it cancelled).
     claim: {
       name: name('claim'),
       text: `
@@ -236,13 +239,13 @@ export function buildStatements(schema: string, channel: string) {
   ev AS (
     SELECT 'started'::text AS type, id, name, run_at FROM claimed
     UNION ALL ${finishEvents}),${notify}
-  SELECT false AS fin, NULL::text AS fin_status, ${selectList('c', CLAIMED_COLUMNS)} FROM claimed c WHERE ${GATE}
+  SELECT false AS fin, ${selectList('c', CLAIMED_COLUMNS)} FROM claimed c WHERE ${GATE}
   UNION ALL
-  SELECT true, f.status, f.id, ${CLAIMED_COLUMNS.slice(1).map(() => 'NULL').join(', ')} FROM finished f`,
+  SELECT true, f.id, f.status, ${CLAIMED_COLUMNS.slice(2).map(() => 'NULL').join(', ')} FROM finished f`,
     },
 
-    // $1 outcomes (JSON, all but completions), $2 workerId, $3 now, $4-$6 completions. Returns the ids
-    // applied, with their new status.
+    // $1 outcomes (JSON, all but completions), $2 workerId, $3 now, $4-$6 completions. Returns the ids applied
+    // with their new status.
     finish: {
       name: name('finish'),
       text: `
