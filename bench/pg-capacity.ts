@@ -102,8 +102,10 @@ const reports = await Promise.all(workers.map((w) => w.report));
 await queue.close();
 // Backends report table statistics at most once a second: wait for the last report before reading.
 await new Promise((r) => setTimeout(r, 1_500));
+// Both tables of the layout (jobs is a view over jobs_live and jobs_done).
 const tableStats = (await admin.query(
-  `SELECT n_tup_ins::int AS ins, n_tup_upd::int AS upd, n_tup_hot_upd::int AS hot, n_dead_tup::int AS dead FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'jobs'`,
+  `SELECT sum(n_tup_ins)::int AS ins, sum(n_tup_upd)::int AS upd, sum(n_tup_hot_upd)::int AS hot, sum(n_dead_tup)::int AS dead
+     FROM pg_stat_user_tables WHERE schemaname = $1 AND relname IN ('jobs_live', 'jobs_done')`,
   [schema],
 )).rows[0] as { ins: number; upd: number; hot: number; dead: number };
 await admin.query(`DROP SCHEMA "${schema}" CASCADE`);

@@ -7,8 +7,12 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
  * concurrency, the median as the bar, min–max as a whisker. No chart library.
  */
 export function renderSvg(r: BenchResults): string {
-  const bars = r.figures
-    .filter((f) => f.workload === 'W3' && f.metric === 'throughput')
+  const w3 = r.figures.filter((f) => f.workload === 'W3' && f.metric === 'throughput');
+  // A floor is its fastest variant (batch size, overlap): one bar per case, not one per variant tried.
+  const fastest = (f: (typeof w3)[number]) =>
+    !f.system.startsWith('floor-') || w3.filter((g) => g.system === f.system && g.case === f.case).every((g) => g.median <= f.median);
+  const bars = w3
+    .filter(fastest)
     .map((f) => ({ ...f, label: `${f.label} · ${f.variant} · ${f.case}`, spool: f.system.startsWith('spool-'), floor: f.system.startsWith('floor-') }));
   const width = 900;
   const left = 330;

@@ -4,6 +4,7 @@ import pg from 'pg';
 import { openQueue, ValidationError } from '../src/index.ts';
 import { decodePayload } from '../src/store/postgres/notify-feed.ts';
 import { channelName, PostgresStore } from '../src/store/postgres/postgres-store.ts';
+import { buildStatements } from '../src/store/postgres/statements.ts';
 import { SCHEMA_VERSION } from '../src/store/postgres/schema.ts';
 import type { NewJob } from '../src/store/store.ts';
 import { dropSchema, freshSchemaName, openTestStore, PG_URL, pollUntil, requirePostgres, withAdmin } from './support/postgres.ts';
@@ -204,3 +205,67 @@ test('options.client on SQLite is a ValidationError that says it needs PostgreSQ
 function quietLogger() {
   return { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 }
+
+test('a feed listener that names its change types hears only those; the others still hear everything', async () => {
+  const { store: writer, schema, cleanup } = await openTestStore();
+  const watcher = await PostgresStore.open({ url: PG_URL, schema });
+  const typed: string[] = [];
+  const all: string[] = [];
+  const stopTyped = watcher.watch((events) => typed.push(...events.map((e) => e.type)), ['added', 'retrying']);
+  const stopAll = watcher.watch((events) => all.push(...events.map((e) => e.type)));
+  try {
+    await watcher.listening();
+    await pollUntil(async () => typed.includes('external') && all.includes('external'), 'the first-LISTEN notice', 10_000, 10);
+    const [id] = await writer.enqueue({ jobs: [job()], now: T0 });
+    await writer.claim({ names: ['work'], limit: 1, workerId: 'w', leaseMs: 1000, now: T0 });
+    await writer.finish({ workerId: 'w', now: T0, outcomes: [{ id: id!, status: 'retry', runAt: T0, error: 'e', errorStack: null }] });
+    await writer.claim({ names: ['work'], limit: 1, workerId: 'w', leaseMs: 1000, now: T0 });
+    await writer.finish({ workerId: 'w', now: T0, outcomes: [{ id: id!, status: 'completed', resultJson: '1' }] });
+    await pollUntil(async () => all.filter((t) => t === 'completed').length === 1, "the plain listener's 'completed'", 10_000, 10);
+    assert.deepEqual(all, ['external', 'added', 'started', 'retrying', 'started', 'completed']);
+    assert.deepEqual(typed, ['external', 'added', 'retrying']);
+  } finally {
+    stopTyped();
+    stopAll();
+    await watcher.close();
+    await cleanup();
+  }
+});
+
+test('listing a page over a backlog reads about a page, whatever the filter (no walk of every pending job)', async () => {
+  const { store, schema, cleanup } = await openTestStore();
+  const client = new pg.Client({ connectionString: PG_URL, options: '-c enable_bitmapscan=off -c plan_cache_mode=force_generic_plan' });
+  await client.connect();
+  try {
+    for (let b = 0; b < 3; b++) {
+      await store.enqueue({ jobs: Array.from({ length: 1000 }, (_, i) => job(`n${i % 10}`, { dataJson: String(i) })), now: T0 });
+    }
+    await store.claim({ names: ['n1'], limit: 20, workerId: 'w', leaseMs: 60_000, now: T0 });
+    const { list } = buildStatements(schema, channelName(schema));
+    const cursor = '9223372036854775807';
+    const shapes: [string, { text: string }, unknown[]][] = [
+      ['all', list.all, [cursor, 50, 0]],
+      ['pending', list.pending, [cursor, 50, 0]],
+      ['running', list.running, [cursor, 50, 0]],
+      ['name', list.name, [cursor, 50, 0, 'n3']],
+      ['pending of a name', list.pendingName, [cursor, 50, 0, 'n3']],
+    ];
+    for (const [what, statement, values] of shapes) {
+      await client.query(`PREPARE page AS ${statement.text}`);
+      const literals = values.map((v) => (typeof v === 'number' ? String(v) : `'${v}'`)).join(', ');
+      const { rows } = await client.query(`EXPLAIN (ANALYZE, FORMAT JSON, TIMING OFF) EXECUTE page(${literals})`);
+      await client.query('DEALLOCATE page');
+      let widest = 0;
+      const walk = (node: { 'Actual Rows': number; 'Actual Loops': number; Plans?: unknown[] }) => {
+        widest = Math.max(widest, node['Actual Rows'] * node['Actual Loops']);
+        for (const child of node.Plans ?? []) walk(child as typeof node);
+      };
+      walk(rows[0]['QUERY PLAN'][0].Plan);
+      // A page of 50 (the running branch reads its 20 rows); reading the backlog would show 3,000.
+      assert.ok(widest <= 120, `listing ${what} read ${widest} rows for a page of 50 over 3,000 jobs`);
+    }
+  } finally {
+    await client.end();
+    await cleanup();
+  }
+});

@@ -94,6 +94,8 @@ export const floorSqlite: Adapter = {
           `WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < @n)
            INSERT INTO spool_jobs (${cols}) SELECT ${cols} FROM spool_jobs, s WHERE spool_jobs.id = @id`,
         ).run({ n, id: row!.id });
+        // Write the seed back to the file now, not in the first commits of the measured drain (see spool-sqlite).
+        db.pragma('wal_checkpoint(TRUNCATE)');
       },
       async traffic() {
         return null;

@@ -85,9 +85,10 @@ export interface Store {
   /**
    * The change feed: changes made by other processes (and, for PostgreSQL, this one), with no per-job writes
    * beyond the store's own statements. Workers use it to wake for jobs added elsewhere; watchers (server,
-   * CLI) to refresh. Returns the unsubscribe function.
+   * CLI) to refresh. With `types`, only changes of those types reach the listener ('external' always), and a
+   * store may skip reading what no listener wants. Returns the unsubscribe function.
    */
-  watch(listener: (events: FeedEvent[]) => void): () => void;
+  watch(listener: (events: FeedEvent[]) => void, types?: readonly JobChangeType[]): () => void;
 
   /**
    * The itemised change feed: jobs changed by any process (this one included), read in ONE statement per

@@ -139,16 +139,19 @@ export function decideOutcome(
   /** The queue's maxPayloadBytes: a larger result fails the attempt rather than bloating the row. */
   maxResultBytes = Number.POSITIVE_INFINITY,
 ): Outcome | null {
-  const base = { id: job.id, ...(progressJson !== undefined ? { progressJson } : {}) };
   if (settlement.kind === 'returned') {
     let resultJson: string;
     try {
       resultJson = toJsonText(settlement.value, 'result', maxResultBytes);
     } catch (error) {
-      return failure(job, base, error, clock, random);
+      return failure(job, progressJson, error, clock, random);
     }
-    return { ...base, status: 'completed', resultJson };
+    // Built as literals, not by spreading a base object: one object per job instead of three.
+    return progressJson === undefined
+      ? { id: job.id, status: 'completed', resultJson }
+      : { id: job.id, status: 'completed', resultJson, progressJson };
   }
+  const base = { id: job.id, ...(progressJson !== undefined ? { progressJson } : {}) };
   if (settlement.kind === 'aborted') {
     switch (settlement.abort.reason) {
       case 'lost':
@@ -158,13 +161,14 @@ export function decideOutcome(
       case 'cancelled':
         return { ...base, status: 'cancelled', error: settlement.abort.message };
       case 'timeout':
-        return failure(job, base, settlement.abort, clock, random);
+        return failure(job, progressJson, settlement.abort, clock, random);
     }
   }
-  return failure(job, base, settlement.error, clock, random);
+  return failure(job, progressJson, settlement.error, clock, random);
 }
 
-function failure(job: Job, base: { id: string; progressJson?: string }, error: unknown, clock: Clock, random?: () => number): Outcome {
+function failure(job: Job, progressJson: string | undefined, error: unknown, clock: Clock, random?: () => number): Outcome {
+  const base = { id: job.id, ...(progressJson !== undefined ? { progressJson } : {}) };
   const { message, stack } = describeError(error);
   if (job.attempts < job.maxAttempts) {
     const delay = backoffDelay(job.backoff ?? DEFAULT_BACKOFF, job.attempts, random);

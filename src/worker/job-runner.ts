@@ -78,14 +78,7 @@ export class JobRunner {
     held.attempts.set(job.id, attempt);
     deps.stats.started++;
     deps.events.emit('started', job);
-    const ctx: JobContext = {
-      get signal() {
-        return attempt.signal;
-      },
-      attempt: job.attempts,
-      workerId: deps.config.id,
-      progress: (value) => this.recordProgress(attempt, value),
-    };
+    const ctx = new AttemptContext(attempt, deps.config.id, this.recordProgress);
     const handler = deps.config.handlers[job.name] as Handler;
     const began = performance.now();
     void attempt.run(handler, ctx).then((settlement) => {
@@ -119,10 +112,36 @@ export class JobRunner {
   }
 
   /** ctx.progress(): kept in memory for the next tick, announced in-process at once. */
-  private recordProgress(attempt: Attempt, value: unknown): void {
+  private readonly recordProgress = (attempt: Attempt, value: unknown): void => {
     if (!this.held.attempts.has(attempt.job.id)) return;
     attempt.dirtyProgress = toJsonText(value, 'progress', this.deps.maxPayloadBytes);
     attempt.job.progress = value;
     if (this.deps.events.has('progress')) this.deps.events.emit('progress', { ...attempt.job });
+  };
+}
+
+/**
+ * What a handler gets besides its job. A class rather than an object literal per job: the literal's getter
+ * and progress closure were built for every job (0.5 µs of a no-op job's 9); here `progress` is made only
+ * when a handler reads it, and still works detached (`const { progress } = ctx`).
+ */
+class AttemptContext implements JobContext {
+  readonly attempt: number;
+  readonly #run: Attempt;
+  readonly #record: (attempt: Attempt, value: unknown) => void;
+  #progress: ((value: unknown) => void) | undefined;
+
+  constructor(run: Attempt, readonly workerId: string, record: (attempt: Attempt, value: unknown) => void) {
+    this.#run = run;
+    this.#record = record;
+    this.attempt = run.job.attempts;
+  }
+
+  get signal(): AbortSignal {
+    return this.#run.signal;
+  }
+
+  get progress(): (value: unknown) => void {
+    return (this.#progress ??= (value) => this.#record(this.#run, value));
   }
 }

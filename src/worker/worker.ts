@@ -83,7 +83,9 @@ export class Worker {
     this.deps.signals.on('runnable', this.onRunnable);
     this.deps.signals.on('cancel', this.onCancel);
     this.deps.signals.on('delete', this.onDelete);
-    this.unwatch = this.store.watch(this.onFeed);
+    // Only additions and retries are reasons to claim; the rest of the feed (started, completed… of every
+    // batch of every worker) is not even parsed for a worker.
+    this.unwatch = this.store.watch(this.onFeed, ['added', 'retrying']);
     const { progressFlushMs, leaseMs } = this.config.settings;
     // A third of the lease at most, so two ticks can fail before a lease runs out.
     this.ticker.start(Math.min(progressFlushMs, Math.floor(leaseMs / 3)));

@@ -323,6 +323,26 @@ export function queueBehaviour(kind: string, factory: QueueFactory): void {
       assert.equal(worker.stats().released, 1);
     });
 
+    it('a handler may take ctx apart: progress, signal, attempt and workerId work detached from it', async ({ queue }) => {
+      const seen: unknown[] = [];
+      const worker = queue.worker({
+        parts: async (_job, { progress, signal, attempt, workerId }) => {
+          progress({ half: true });
+          seen.push(signal.aborted, attempt, workerId);
+          return 'done';
+        },
+      }, FAST);
+      const id = await queue.add('parts');
+      await worker.start();
+      await waitFor(async () => (await queue.getJob(id))!.status === 'completed', 'the job to complete');
+      assert.deepEqual(seen, [false, 1, worker.id]);
+      assert.deepEqual((await queue.getJob(id))!.progress, { half: true });
+      assert.deepEqual(Object.keys(await new Promise((resolve) => {
+        const w = queue.worker({ keys: (_job, ctx) => void resolve(ctx) }, FAST);
+        void w.start().then(() => queue.add('keys'));
+      }) as object).sort(), ['attempt', 'workerId'], 'only plain data shows as own keys');
+    });
+
     it('ctx.progress is free: 1,000 calls add no statements beyond the ticks the job lives through', async ({ queue, wire }) => {
       const progressEvents: unknown[] = [];
       queue.on('progress', (e) => progressEvents.push(e.job.progress));
@@ -339,7 +359,9 @@ export function queueBehaviour(kind: string, factory: QueueFactory): void {
             return 'done';
           },
         },
-        FAST,
+        // No idle polling: once the job is done the worker's polls (every 20 ms with FAST) would add claims to
+        // the count below on a slow machine, and they are not what this test is about.
+        { ...FAST, pollMs: 60_000 },
       );
       const id = await queue.add('chatty');
       const base = queue.stats();

@@ -26,7 +26,8 @@ export interface NotifyFeedOptions {
  * re-read, claim again); workers keep polling meanwhile.
  */
 export class NotifyFeed {
-  private readonly listeners = new Set<(events: FeedEvent[]) => void>();
+  /** Each listener, with the change types it wants (undefined: all). */
+  private readonly listeners = new Map<(events: FeedEvent[]) => void, ReadonlySet<JobChangeType> | undefined>();
   private client: pg.Client | undefined;
   private generation = 0;
   private active = false;
@@ -39,8 +40,14 @@ export class NotifyFeed {
     this.health = new FaultReporter(options.logger, `the change feed (LISTEN ${options.channel})`, 'warn');
   }
 
-  watch(listener: (events: FeedEvent[]) => void): () => void {
-    this.listeners.add(listener);
+  /**
+   * Calls `listener` with the changes of every NOTIFY, only those of `types` when given ('external' always).
+   * When every listener names its types, a payload that mentions none of them is not even parsed: a worker
+   * wants 'added' and 'retrying', and the 'started' and 'completed' payloads of its own claims and
+   * completions (two per batch, with hundreds of ids) were parsed for nothing.
+   */
+  watch(listener: (events: FeedEvent[]) => void, types?: readonly JobChangeType[]): () => void {
+    this.listeners.set(listener, types ? new Set(types) : undefined);
     if (!this.active) {
       this.active = true;
       void this.connect();
@@ -115,14 +122,28 @@ export class NotifyFeed {
   }
 
   private deliver(payload: string | undefined): void {
+    if (payload !== undefined && !payload.includes('"external"')) {
+      let wanted = false;
+      for (const types of this.listeners.values()) {
+        // A type in the payload is always a quoted string ("t" : "added"); a name that happens to spell a
+        // type only costs a parse.
+        if (!types || [...types].some((t) => payload.includes(`"${t}"`))) {
+          wanted = true;
+          break;
+        }
+      }
+      if (!wanted) return;
+    }
     this.emit(decodePayload(payload));
   }
 
   private emit(events: FeedEvent[]): void {
     if (events.length === 0) return;
-    for (const listener of this.listeners) {
+    for (const [listener, types] of this.listeners) {
+      const mine = types ? events.filter((e) => e.type === 'external' || types.has(e.type)) : events;
+      if (mine.length === 0) continue;
       try {
-        listener(events);
+        listener(mine);
       } catch (error) {
         this.options.logger.error(`a change feed listener threw: ${(error as Error)?.message ?? error}`);
       }

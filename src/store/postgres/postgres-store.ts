@@ -6,7 +6,7 @@ import { defaultLogger, type Logger } from '../../logger.ts';
 import { claimOrder, isRowId, orderEnqueuedIds } from '../job-ids.ts';
 import { StatementCounter } from '../statement-counter.ts';
 import type {
-  ClaimParams, ClaimResult, FeedEvent, FinishResult, ListFilter, MinuteCount, NameStats, NewJob, Outcome, Store, StoreStats, TickParams, TickResult,
+  ClaimParams, ClaimResult, FeedEvent, FinishResult, JobChangeType, ListFilter, MinuteCount, NameStats, NewJob, Outcome, Store, StoreStats, TickParams, TickResult,
   TransitionOp, WatchJobsParams,
 } from '../store.ts';
 import { transitionRefused, uniqueKeyHeld } from '../transition-error.ts';
@@ -118,19 +118,7 @@ export class PostgresStore implements Store {
   async enqueue(p: { jobs: NewJob[]; now: number; client?: TransactionClient }): Promise<string[]> {
     if (p.jobs.length === 0) return [];
     const via = p.client ?? this.pool;
-    const payload = JSON.stringify(p.jobs.map((job, i) => ({
-      i,
-      name: job.name,
-      data: job.dataJson,
-      priority: job.priority,
-      run_at: job.runAt,
-      max_attempts: job.maxAttempts,
-      backoff: job.backoff === null ? null : JSON.stringify(job.backoff),
-      timeout_ms: job.timeout,
-      unique_key: job.uniqueKey,
-      claimed_by: job.claimedBy?.workerId ?? null,
-      lease_until: job.claimedBy?.leaseUntil ?? null,
-    })));
+    const payload = enqueuePayload(p.jobs);
     const rows = await this.run<{ id: string; unique_key: string | null; inserted: boolean }>(
       'enqueue', 'insert jobs', this.sql.enqueue, [payload, p.now], via,
     );
@@ -291,8 +279,8 @@ export class PostgresStore implements Store {
   }
 
 
-  watch(listener: (events: FeedEvent[]) => void): () => void {
-    return this.feed.watch(listener);
+  watch(listener: (events: FeedEvent[]) => void, types?: readonly JobChangeType[]): () => void {
+    return this.feed.watch(listener, types);
   }
 
   watchJobs(p: WatchJobsParams): () => void {
@@ -351,6 +339,26 @@ function finishResult(outcomes: Outcome[], rows: { id: string; status: string }[
     finished: rows.map((r) => r.id),
     cancelled: rows.filter((r) => r.status === 'cancelled' && sent.get(r.id) !== 'cancelled').map((r) => r.id),
   };
+}
+
+/**
+ * The jobs of an enqueue as one JSON array, written by hand: each job's data is already JSON text (validated
+ * at the edge), so it goes in as JSON rather than as a string inside JSON (no second escaping, a smaller
+ * payload; the server does not parse it twice), and fields at their defaults are left out (json_to_recordset
+ * reads them as NULL).
+ */
+function enqueuePayload(jobs: NewJob[]): string {
+  const parts = new Array<string>(jobs.length);
+  for (let i = 0; i < jobs.length; i++) {
+    const job = jobs[i]!;
+    let text = `{"i":${i},"name":${JSON.stringify(job.name)},"data":${job.dataJson},"priority":${job.priority},"run_at":${job.runAt},"max_attempts":${job.maxAttempts}`;
+    if (job.backoff !== null) text += `,"backoff":${JSON.stringify(job.backoff)}`;
+    if (job.timeout !== null) text += `,"timeout_ms":${job.timeout}`;
+    if (job.uniqueKey !== null) text += `,"unique_key":${JSON.stringify(job.uniqueKey)}`;
+    if (job.claimedBy) text += `,"claimed_by":${JSON.stringify(job.claimedBy.workerId)},"lease_until":${job.claimedBy.leaseUntil}`;
+    parts[i] = `${text}}`;
+  }
+  return `[${parts.join(',')}]`;
 }
 
 /**

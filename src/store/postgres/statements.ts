@@ -167,7 +167,8 @@ export function buildStatements(schema: string, channel: string) {
     RETURNING ${cols('j')}`;
 
   return {
-    // $1 jobs [{i, name, data, priority, run_at, max_attempts, backoff, timeout_ms, unique_key}], $2 now.
+    // $1 jobs [{i, name, data (JSON), priority, run_at, max_attempts, backoff?, timeout_ms?, unique_key?, claimed_by?,
+    // lease_until?}], $2 now.
     // Returns the inserted rows (inserted = true) and the live holders of the batch's unique keys that
     // existed before the statement (inserted = false), in one round trip.
     enqueue: {
@@ -175,12 +176,13 @@ export function buildStatements(schema: string, channel: string) {
       text: `
   WITH input AS (
     SELECT * FROM json_to_recordset($1::json)
-      AS j(i integer, name text, data text, priority integer, run_at float8, max_attempts integer,
-           backoff text, timeout_ms integer, unique_key text, claimed_by text, lease_until float8)),
+      AS j(i integer, name text, data json, priority integer, run_at float8, max_attempts integer,
+           backoff json, timeout_ms integer, unique_key text, claimed_by text, lease_until float8)),
   inserted AS (
     INSERT INTO ${L} (name, data, priority, run_at, max_attempts, backoff, timeout_ms, unique_key, created_at,
                       status, attempts, processing_by, lease_until, started_at)
-    SELECT name, data::json, priority, to_timestamp(run_at / 1000), max_attempts, backoff::json, timeout_ms,
+    -- Data JSON null comes out of the recordset as SQL NULL: store it as the JSON null it was.
+    SELECT name, coalesce(data, 'null'::json), priority, to_timestamp(run_at / 1000), max_attempts, backoff, timeout_ms,
            unique_key, ${ts('$2')},
            -- A job handed straight to an idle worker of the enqueuing process is inserted claimed.
            CASE WHEN claimed_by IS NULL THEN 'pending' ELSE 'running' END, CASE WHEN claimed_by IS NULL THEN 0 ELSE 1 END,
