@@ -7,7 +7,10 @@ import type { JobContext } from './attempt.ts';
 
 /** Options of queue.worker(). */
 export interface WorkerOptions {
-  /** Jobs run at once; default 1. The worker still needs one or two connections whatever this is. */
+  /**
+   * Jobs run at once; default 1. Whatever this is, the worker has at most three statements in flight (its
+   * claim, its finish and its tick): on a PostgreSQL pool of 2 the third waits for a connection.
+   */
   concurrency?: number;
   /** How often the tick writes progress and extends leases; default 1,000 ms. */
   progressFlushMs?: number;
@@ -15,7 +18,10 @@ export interface WorkerOptions {
   leaseMs?: number;
   /** How often an idle worker looks for jobs added by other processes or coming due; default 1,000 ms. */
   pollMs?: number;
-  /** How long stop() lets running jobs finish before releasing them; default 10,000 ms. */
+  /**
+   * How long stop() lets running jobs finish before aborting them (signal reason 'shutdown'); default 10,000 ms.
+   * An aborted job is released once its handler returns; until then it keeps its lease (docs/RELIABILITY.md).
+   */
   graceMs?: number;
   /**
    * Claimed jobs a worker may hold beyond its running ones, so short jobs are claimed and completed in

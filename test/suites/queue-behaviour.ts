@@ -10,12 +10,22 @@ import {
   type Queue,
   type QueueEvent,
 } from '../../src/index.ts';
+import { type Fixture, killAll, spawnFixture } from '../support/children.ts';
 import { ManualClock, nextEvent, waitFor } from '../support/wait.ts';
+import type { WireCount } from '../support/wire.ts';
 import { sentSince } from './conformance.ts';
 
-/** Opens queues on one fresh database; `open` may be called again for a second "process" on the same database. */
+/**
+ * Opens queues on one fresh database (`open` again gives a second queue on it, with its own connections and
+ * no local signals: what another process would have, short of being one). `wire` counts every statement the
+ * queues send, where they leave the process (PostgreSQL: a TCP proxy; SQLite: the driver's trace hook), so
+ * the statement bounds hold there and not only in the store's own counter. `childEnv` lets a real other
+ * process open the same database (test/fixtures/queue-*.ts).
+ */
 export type QueueFactory = () => Promise<{
   open: (options?: OpenOptions) => Promise<Queue>;
+  wire: WireCount;
+  childEnv: Record<string, string>;
   cleanup: () => Promise<void>;
 }>;
 
@@ -42,11 +52,20 @@ export function queueBehaviour(kind: string, factory: QueueFactory): void {
       return q;
     };
     const queue = await open();
+    const children: Fixture[] = [];
     return {
       queue,
       open,
+      wire: db.wire,
       clock: options.clock ?? new ManualClock(),
+      /** Starts a test/fixtures script in its own process on this database. */
+      spawn(script: string, env: Record<string, string>) {
+        const child = spawnFixture(script, { ...db.childEnv, ...env });
+        children.push(child);
+        return child;
+      },
       async teardown() {
+        await killAll(children);
         await Promise.all(queues.map((q) => q.close()));
         await db.cleanup();
       },
@@ -181,49 +200,68 @@ export function queueBehaviour(kind: string, factory: QueueFactory): void {
       assert.equal(sawAbort, true);
     });
 
-    it('cancel() of a running job aborts its signal at once in-process and ends cancelled', async ({ queue }) => {
+    it('cancel() of a running job aborts its signal at once in-process (under 2 s; the next tick is a minute away) and ends cancelled', async ({ queue }) => {
       let reason: unknown;
+      let abortedAt = 0;
       const started = nextEvent(queue, 'started');
       const worker = queue.worker(
-        { wait: (_job, ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => { reason = ctx.signal.reason; resolve(null); })) },
-        { ...FAST, progressFlushMs: 60_000 },
+        { wait: (_job, ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => { abortedAt = performance.now(); reason = ctx.signal.reason; resolve(null); })) },
+        // The tick runs every min(progressFlushMs, leaseMs / 3): a minute here, so only the local signal can abort in time.
+        { ...FAST, progressFlushMs: 60_000, leaseMs: 180_000 },
       );
       const id = await queue.add('wait');
       await worker.start();
       await started;
-      const cancelled = nextEvent(queue, 'cancelled');
+      const cancelled = nextEvent(queue, 'cancelled', () => true, 5_000);
+      const asked = performance.now();
       const response = await queue.cancel(id);
       assert.equal(response.cancelRequested, true);
       await cancelled;
+      assert.ok(abortedAt > 0 && abortedAt - asked < 2_000, `the signal aborted ${Math.round(abortedAt - asked)} ms after cancel()`);
+      assert.equal(worker.stats().ticks, 0, 'no tick carried the cancel');
       assert.equal((await queue.getJob(id))!.status, 'cancelled');
       assert.match(String((reason as Error).message), /cancelled/);
     });
 
-    it('cancel() from another process reaches the running job at its worker\'s next tick', async ({ queue, open }) => {
-      const other = await open();
+    it('cancel() from another process reaches the running job at its worker\'s next tick', async ({ queue, spawn }) => {
       const started = nextEvent(queue, 'started');
+      let abortedAtTick = -1;
       const worker = queue.worker(
-        { wait: (_job, ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve(null))) },
+        { wait: (_job, ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => { abortedAtTick = worker.stats().ticks; resolve(null); })) },
         FAST,
       );
       const id = await queue.add('wait');
       await worker.start();
       await started;
-      await other.cancel(id);
+      const ticksBefore = worker.stats().ticks;
+      // A real other process: no local signal can reach this worker, only the database.
+      const other = spawn('queue-call.ts', { CALL: JSON.stringify({ method: 'cancel', args: [id] }) });
+      const line = await other.waitForLine((l) => l.startsWith('result ') || l.startsWith('error '), 'the cancel in the other process');
+      assert.match(line, /^result .*"cancelRequested":true/);
+      assert.equal(await other.exited, 0, 'the other process ended on its own');
       await waitFor(async () => (await queue.getJob(id))!.status === 'cancelled', 'the job to end cancelled');
-      assert.ok(worker.stats().ticks >= 1);
+      assert.ok(abortedAtTick > ticksBefore, `aborted by a tick (ticks ${ticksBefore} → ${abortedAtTick})`);
     });
 
-    it('cancel() of a pending job cancels it at once; it never runs', async ({ queue }) => {
-      let ran = false;
-      const id = await queue.add('never', null, { delay: 60_000 });
-      const job = await queue.cancel(id);
+    it('cancel() of a pending job cancels it at once; it never runs, though the clock passes its runAt', async ({ queue, clock }) => {
+      const ran: string[] = [];
+      const [cancelledId, controlId] = await queue.addBulk([
+        { name: 'later', data: 'cancelled', options: { delay: 60_000 } },
+        { name: 'later', data: 'control', options: { delay: 60_000 } },
+      ]);
+      const job = await queue.cancel(cancelledId!);
       assert.equal(job.status, 'cancelled');
-      const worker = queue.worker({ never: async () => { ran = true; } }, FAST);
+      const worker = queue.worker({ later: async (j) => void ran.push(j.data as string) }, FAST);
       await worker.start();
-      await waitFor(() => worker.stats().claims >= 1, 'a claim');
-      assert.equal(ran, false);
-    });
+      await waitFor(() => worker.stats().claims >= 1, 'a claim before the jobs are due');
+      assert.deepEqual(ran, []);
+      clock.advance(60_001);
+      await waitFor(async () => (await queue.getJob(controlId!))!.status === 'completed', 'the control job, now due, to run');
+      const claims = worker.stats().claims;
+      await waitFor(() => worker.stats().claims >= claims + 2, 'two more claims after it');
+      assert.deepEqual(ran, ['control'], 'only the job that was not cancelled ran');
+      assert.equal((await queue.getJob(cancelledId!))!.status, 'cancelled');
+    }, { clock: new ManualClock() });
 
     it('delete() of a running job aborts it and writes nothing for it', async ({ queue }) => {
       let reason: unknown;
@@ -292,7 +330,7 @@ export function queueBehaviour(kind: string, factory: QueueFactory): void {
       }) as object).sort(), ['attempt', 'workerId'], 'only plain data shows as own keys');
     });
 
-    it('ctx.progress is free: 1,000 calls add no statements beyond the ticks the job lives through', async ({ queue }) => {
+    it('ctx.progress is free: 1,000 calls add no statements beyond the ticks the job lives through', async ({ queue, wire }) => {
       const progressEvents: unknown[] = [];
       queue.on('progress', (e) => progressEvents.push(e.job.progress));
       let statementsDuringCalls = -1;
@@ -314,10 +352,13 @@ export function queueBehaviour(kind: string, factory: QueueFactory): void {
       );
       const id = await queue.add('chatty');
       const base = queue.stats();
+      const wireBase = wire.statements();
       await worker.start();
       await waitFor(async () => (await queue.getJob(id))!.status === 'completed', 'the chatty job');
       await worker.stop();
       const stats = queue.stats();
+      // At the wire (PostgreSQL proxy, SQLite driver hook) the same statements as the store counted: none went around it.
+      assert.equal(wire.statements() - wireBase, stats.statements - base.statements, 'statements at the wire = statements the store counted');
       const by = (m: string) => (stats.byMethod[m] ?? 0) - (base.byMethod[m] ?? 0);
       assert.equal(statementsDuringCalls, -1, 'no ctx.progress call sent a statement');
       assert.equal(progressEvents.length, 1_000, 'every call is announced in-process at once');
@@ -329,8 +370,9 @@ export function queueBehaviour(kind: string, factory: QueueFactory): void {
       assert.deepEqual((await queue.getJob(id))!.progress, { step: 999 });
     });
 
-    it('deep scan: ten jobs × 44 progress calls cost at most 3 statements per job, add included', async ({ queue }) => {
+    it('deep scan: ten jobs × 44 progress calls cost at most 3 statements per job, add included (counted at the wire)', async ({ queue, wire }) => {
       const base = queue.stats().statements;
+      const wireBase = wire.statements();
       const worker = queue.worker(
         {
           'deep-scan': async (_job, ctx) => {
@@ -348,12 +390,16 @@ export function queueBehaviour(kind: string, factory: QueueFactory): void {
       const ids = await queue.addBulk(Array.from({ length: 10 }, (_, i) => ({ name: 'deep-scan', data: { repo: `r/${i}` } })));
       await worker.start();
       await waitFor(() => worker.stats().completed === 10, 'ten deep scans');
+      await worker.stop();
       const perJob = (queue.stats().statements - base) / ids.length;
+      const perJobAtWire = (wire.statements() - wireBase) / ids.length;
       assert.ok(perJob <= 3, `statements per deep-scan job: ${perJob}`);
+      assert.ok(perJobAtWire <= 3, `statements per deep-scan job at the wire: ${perJobAtWire}`);
+      assert.equal(perJobAtWire, perJob, 'the wire saw what the store counted');
       for (const id of ids) assert.deepEqual((await queue.getJob(id))!.progress, { expert: 11, of: 11, step: 4 });
     });
 
-    it('add() to an idle worker of this process hands the job over: one statement from add to handler', async ({ queue }) => {
+    it('add() to an idle worker of this process hands the job over: one statement from add to handler', async ({ queue, wire }) => {
       const ran: Job[] = [];
       const worker = queue.worker({ quick: async (job) => void ran.push(job) }, FAST);
       await worker.start();
@@ -361,13 +407,16 @@ export function queueBehaviour(kind: string, factory: QueueFactory): void {
       await (queue.store as { listening?: () => Promise<void> }).listening?.();
       await waitFor(() => worker.stats().idle, 'an idle worker');
       const before = queue.stats();
+      const wireBefore = wire.statements();
       const started = nextEvent(queue, 'started');
       const id = await queue.add('quick', { n: 1 });
       const event = await started;
       const between = queue.stats();
+      const wireBetween = wire.statements();
       assert.equal(event.job.id, id);
       assert.equal(sentSince(queue.store, before), 1, 'the insert alone: no claim between add() and start');
       assert.equal(between.roundTrips - before.roundTrips, 1);
+      assert.equal(wireBetween - wireBefore, between.statements - before.statements, 'the wire saw what the store counted (its journal row included)');
       assert.equal((between.byMethod.claim ?? 0) - (before.byMethod.claim ?? 0), 0);
       await waitFor(async () => (await queue.getJob(id))!.status === 'completed', 'the handed-off job to complete');
       const job = (await queue.getJob(id))!;
@@ -449,24 +498,29 @@ export function queueBehaviour(kind: string, factory: QueueFactory): void {
       assert.deepEqual((await queue.counts({ name: 'scan' })).pending, 4, 'held, first, new, last');
     });
 
-    it('listJobs of 100 is one statement', async ({ queue }) => {
+    it('listJobs of 100 is one statement, at the wire too', async ({ queue, wire }) => {
       await queue.addBulk(Array.from({ length: 120 }, (_, i) => ({ name: 'x', data: i })));
       const before = queue.stats().statements;
+      const wireBefore = wire.statements();
       const page = await queue.listJobs({ limit: 100 });
       assert.equal(page.length, 100);
       assert.equal(queue.stats().statements - before, 1);
+      assert.equal(wire.statements() - wireBefore, 1, 'one statement at the wire: no per-job read around the store counter');
       const next = await queue.listJobs({ limit: 100, cursor: page[99]!.id });
       assert.equal(next.length, 20);
     });
 
-    it('createBatchedProgressUpdater writes 44 updates in at most 5 statements, the last value kept', async ({ queue }) => {
+    it('createBatchedProgressUpdater writes 44 updates in at most 5 statements, the last value kept', async ({ queue, wire }) => {
       const id = await queue.add('external');
       const before = queue.stats().byMethod.setProgress ?? 0;
+      const wireBefore = wire.statements();
+      const statementsBefore = queue.stats().statements;
       const updater = createBatchedProgressUpdater(queue, id, { flushInterval: 60_000, maxBatchSize: 10 });
       for (let i = 1; i <= 44; i++) updater.queue({ done: i, of: 44 });
       await updater.flush();
       const writes = (queue.stats().byMethod.setProgress ?? 0) - before;
       assert.ok(writes >= 1 && writes <= 5, `progress writes: ${writes}`);
+      assert.equal(wire.statements() - wireBefore, queue.stats().statements - statementsBefore, 'the wire saw what the store counted (its journal rows included)');
       assert.deepEqual((await queue.getJob(id))!.progress, { done: 44, of: 44 });
     });
 
@@ -506,15 +560,14 @@ export function queueBehaviour(kind: string, factory: QueueFactory): void {
       logger: { debug() {}, info() {}, warn: (m) => void logged.push(m), error: (m) => void logged.push(m) },
     });
 
-    it('a worker in another process picks up jobs added here', async ({ queue, open }) => {
-      const other = await open();
-      const ran: Job[] = [];
-      const worker = other.worker({ remote: async (job) => void ran.push(job) }, { pollMs: 60_000 });
-      await worker.start();
-      await waitFor(() => worker.stats().claims >= 1, 'the first (empty) claim');
+    it('a worker in another process picks up jobs added here, woken by the change feed (its poll is a minute)', async ({ queue, spawn }) => {
+      const other = spawn('queue-worker.ts', { NAMES: 'remote', POLL_MS: '60000' });
+      await other.waitForLine((l) => l.startsWith('ready '), 'the other process\'s worker to start');
       const id = await queue.add('remote', { from: 'elsewhere' });
-      await waitFor(() => ran.length === 1, 'the job to run in the other process (woken by the change feed, not the 60 s poll)');
-      assert.equal(ran[0]!.id, id);
+      const ran = await other.waitForLine((l) => l.startsWith('ran '), 'the job to run in the other process', 10_000);
+      assert.equal(ran, `ran ${id} {"from":"elsewhere"}`);
+      await waitFor(async () => (await queue.getJob(id))!.status === 'completed', 'the other process to complete it');
+      assert.equal(await other.stop(), 0, 'the other process stops on SIGTERM and ends on its own');
     });
   });
 }

@@ -101,7 +101,9 @@ export function buildStatements(schema: string, channel: string) {
 
   // The finishing CTEs shared by claim (which may carry outcomes in the same round trip) and finish.
   // Only jobs still running under this worker are touched. Final outcomes move the job: DELETE from the
-  // live table feeding an INSERT into the finished one. Retries and releases stay live, pending again.
+  // live table feeding an INSERT into the finished one. Retries and releases stay live, pending again —
+  // unless a cancel was requested meanwhile (by another process, learnt by no tick yet): then they end
+  // cancelled instead, or the request was cleared and the job ran again. `finished.status` is the new status.
   // $1 the outcomes other than completions (JSON), $2 workerId, $3 now; completions as three arrays at
   // `c` (ids), c + 1 (result JSON texts), c + 2 (progress JSON texts or NULL): 20 bytes a job on the wire
   // where a JSON object with every field spelled out took 105, and its socket writes were 19% of a
@@ -116,13 +118,18 @@ export function buildStatements(schema: string, channel: string) {
       AS o(id bigint, status text, result text, progress text, error text, error_stack text, run_at float8)),
   ended AS (
     DELETE FROM ${L} j USING fin o
-     WHERE j.id = o.id AND j.status = o.held_as AND j.processing_by = o.held_by AND o.status IN ('completed', 'failed', 'cancelled')
-    RETURNING j.*, o.status AS outcome, o.result AS new_result, o.progress AS new_progress, o.error AS new_error,
-              o.error_stack AS new_error_stack),
+     WHERE j.id = o.id AND j.status = o.held_as AND j.processing_by = o.held_by
+       AND (o.status IN ('completed', 'failed', 'cancelled') OR j.cancel_requested)
+    RETURNING j.*, CASE WHEN o.status IN ('retry', 'released') THEN 'cancelled' ELSE o.status END AS outcome,
+              o.result AS new_result, o.progress AS new_progress,
+              CASE WHEN o.status = 'released' THEN 'cancelled by request' ELSE o.error END AS new_error,
+              CASE WHEN o.status = 'released' THEN j.error_stack ELSE o.error_stack END AS new_error_stack),
   archived AS (
     INSERT INTO ${D} (${allColumns})
     SELECT id, name, data, outcome, priority,
-           CASE WHEN outcome = 'failed' THEN LEAST(attempts, max_attempts) ELSE attempts END,
+           -- Never more attempts than allowed: a job whose last attempt died with its worker is claimed once
+           -- more (attempts + 1) only to be failed or cancelled without running.
+           CASE WHEN outcome IN ('failed', 'cancelled') THEN LEAST(attempts, max_attempts) ELSE attempts END,
            max_attempts, backoff, timeout_ms, coalesce(new_progress::json, progress),
            CASE WHEN outcome = 'completed' THEN new_result::json ELSE result END,
            CASE WHEN outcome = 'completed' THEN error ELSE new_error END,
@@ -141,13 +148,14 @@ export function buildStatements(schema: string, channel: string) {
            cancel_requested = false
       FROM fin o
      WHERE j.id = o.id AND j.status = o.held_as AND j.processing_by = o.held_by AND o.status IN ('retry', 'released')
-    RETURNING j.id, j.name, j.run_at, o.status AS outcome),
+       AND NOT j.cancel_requested
+    RETURNING j.id, j.name, j.run_at),
   finished AS (
-    SELECT id, name, run_at, outcome FROM ended
+    SELECT id, name, run_at, outcome AS status FROM ended
     UNION ALL
-    SELECT id, name, run_at, outcome FROM requeued)`;
+    SELECT id, name, run_at, 'pending' AS status FROM requeued)`;
   const finishEvents = `
-    SELECT CASE outcome WHEN 'retry' THEN 'retrying' WHEN 'released' THEN 'retrying' ELSE outcome END AS type, id, name, run_at
+    SELECT CASE status WHEN 'pending' THEN 'retrying' ELSE status END AS type, id, name, run_at
       FROM finished`;
 
   // Moves the rows of `from` (a CTE of whole live rows) into the finished table as `status`, finished at $2.
@@ -203,7 +211,7 @@ export function buildStatements(schema: string, channel: string) {
     // Jobs being finished here are excluded: one statement must not update a row twice.
     // The ids are collected first (an InitPlan) and the UPDATE finds them by primary key: written as
     // `id IN (SELECT …)`, an analysed 20,000-row table got a hash semi-join over a sequential scan of it.
-    // Rows: fin = false for each claimed job (all columns), fin = true with the id of each outcome applied.
+    // Rows: fin = false for each claimed job (all columns), fin = true with the id and new status of each outcome applied.
     claim: {
       name: name('claim'),
       text: `
@@ -230,18 +238,19 @@ export function buildStatements(schema: string, channel: string) {
   ev AS (
     SELECT 'started'::text AS type, id, name, run_at FROM claimed
     UNION ALL ${finishEvents}),${notify}
-  SELECT false AS fin, ${selectList('c', CLAIMED_COLUMNS)} FROM claimed c WHERE ${GATE}
+  SELECT false AS fin, NULL::text AS fin_status, ${selectList('c', CLAIMED_COLUMNS)} FROM claimed c WHERE ${GATE}
   UNION ALL
-  SELECT true, f.id, ${CLAIMED_COLUMNS.slice(1).map(() => 'NULL').join(', ')} FROM finished f`,
+  SELECT true, f.status, f.id, ${CLAIMED_COLUMNS.slice(1).map(() => 'NULL').join(', ')} FROM finished f`,
     },
 
-    // $1 outcomes (JSON, all but completions), $2 workerId, $3 now, $4-$6 completions. Returns the ids applied.
+    // $1 outcomes (JSON, all but completions), $2 workerId, $3 now, $4-$6 completions. Returns the ids
+    // applied, with their new status.
     finish: {
       name: name('finish'),
       text: `
   WITH ${finishCtes(4)},
   ev AS (${finishEvents}),${notify}
-  SELECT id FROM finished WHERE ${GATE}`,
+  SELECT id, status FROM finished WHERE ${GATE}`,
     },
 
     // $1 [{id, progress}], $2 workerId, $3 leaseUntil. One row per job still held; rows missing were lost.

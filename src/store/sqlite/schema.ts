@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { type ExpectedIndex, indexesCreatedBy } from '../inspection.ts';
 
 /**
  * Migrations, applied in order on open; `PRAGMA user_version` records how many ran. Each runs inside
@@ -77,6 +78,14 @@ const MIGRATIONS: readonly string[] = [
       FROM spool_jobs GROUP BY name, status;
   `,
 ];
+
+/** How many migrations this version of Spool knows. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** The indexes the migrations create (what `spool doctor` expects to find). */
+export function expectedIndexes(): ExpectedIndex[] {
+  return indexesCreatedBy(MIGRATIONS);
+}
 
 /** Brings the file's schema up to date; safe to call from many processes at once. */
 export function migrate(db: Database.Database): void {
