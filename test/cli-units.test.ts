@@ -10,6 +10,7 @@ import { judge } from '../src/cli/doctor/checks.ts';
 import { colorEnabled } from '../src/cli/print/color.ts';
 import { renderTable } from '../src/cli/print/table.ts';
 import { palette } from '../src/cli/print/color.ts';
+import { JobLog } from '../src/cli/print/job-log.ts';
 import { indexesCreatedBy, type PostgresFacts } from '../src/store/inspection.ts';
 
 test('resolveConfig: --db, then SPOOL_DATABASE_URL, then sqlite:./spool.db; blank values count as unset', () => {
@@ -130,4 +131,16 @@ test('doctor on SQLite: a missing file, a journal mode other than WAL and a miss
   assert.equal(judge({ ...base, journalMode: 'delete' }).find((c) => c.name === 'journal mode')?.status, 'fail');
   const missing = judge({ ...base, indexes: [] }).find((c) => c.name === 'indexes');
   assert.deepEqual([missing?.status, missing?.fix], ['fail', 'CREATE INDEX i ON spool_jobs (id);']);
+});
+
+test('the worker log prints at most N lines a second and sums up the rest', () => {
+  const lines: string[] = [];
+  const log = new JobLog((text) => lines.push(text), 3);
+  for (let i = 1; i <= 10; i++) log.line(i === 10 ? 'failed' : 'completed', `job ${i}`);
+  assert.deepEqual(lines, ['job 1', 'job 2', 'job 3']);
+  log.flush();
+  assert.equal(lines[3], '… and 6 completed, 1 failed in the last second (at most 3 lines a second; --quiet hides them)');
+  log.line('completed', 'job 11');
+  log.close();
+  assert.equal(lines.at(-1), 'job 11');
 });

@@ -112,6 +112,14 @@ describe('docs', { concurrency: 2 }, () => {
     assert.equal(result.code, 0, `typedoc reported problems:\n${result.stdout}\n${result.stderr}`);
   });
 
+  test("the README's comparison cites the benchmark run docs/BENCHMARKS.md reports (refresh its figures after a new run)", () => {
+    const report = readFileSync(join(ROOT, 'docs', 'BENCHMARKS.md'), 'utf8');
+    const run = /^Run (\d{4}-\d{2}-\d{2})T/m.exec(report)?.[1];
+    assert.ok(run, 'docs/BENCHMARKS.md names the date of its run');
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    assert.ok(readme.includes(`run of ${run}`), `README.md's "How Spool compares" cites another run than ${run}: update its figures from docs/BENCHMARKS.md and the date`);
+  });
+
   test('relative links in README and docs/ lead to files that exist', () => {
     const broken: string[] = [];
     for (const file of DOCS) {

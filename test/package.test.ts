@@ -9,6 +9,7 @@
  * user's `npm install spool` would install it.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -169,6 +170,44 @@ test('every entry of package.json "exports" imports in the installed package', a
     });
     assert.ok(Number(stdout) > 0, `${specifier} exports something`);
   }
+});
+
+test('spool worker runs .js handlers from the installed package, and .ts ones once the project has tsx', async () => {
+  const url = `sqlite:${join(project, 'cli.db')}`;
+  const env = { SPOOL_DATABASE_URL: url, NO_COLOR: '1' };
+  writeFileSync(join(project, 'handlers.mjs'), 'export default { greet: async (job) => ({ hello: job.data.who }) };\n');
+  writeFileSync(
+    join(project, 'handlers.ts'),
+    "import type { Job } from 'spool';\nexport default { greet: async (job: Job<{ who: string }>) => ({ hello: job.data.who }) };\n",
+  );
+  const runWorker = async (file: string) => {
+    await execOk('npx', ['--no-install', 'spool', 'add', 'greet', '{"who":"cli"}'], { cwd: project, env });
+    // The installed bin itself, not npx: npx does not pass SIGTERM on to the command it runs.
+    const child = spawn(join(project, 'node_modules', '.bin', 'spool'), ['worker', '--handlers', file], { cwd: project, env: { ...process.env, ...env } });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    try {
+      const deadline = Date.now() + 60_000;
+      while (!/completed\s+\d+ greet/.test(out)) {
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no completed job from spool worker --handlers ${file}:\n${out}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0, out);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+    assert.match(out, /stopped: finished 1 job/);
+  };
+  await runWorker('handlers.mjs');
+
+  // Node 20 cannot run TypeScript by itself: the message says what to install.
+  const refused = await exec('npx', ['--no-install', 'spool', 'worker', '--handlers', 'handlers.ts'], { cwd: project, env });
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /npm install --save-dev tsx/);
+  await npm(['install', '--prefer-offline', '--ignore-scripts', '--save-dev', `tsx@${versionOf('tsx')}`], project);
+  await runWorker('handlers.ts');
 });
 
 test('npx spool runs from the installed package with plain Node: --help, --version, and bench says it needs a checkout', async () => {

@@ -12,6 +12,8 @@ export interface CommandContext {
   /** Whether stdout / stderr are terminals: colour and live redraws only there. */
   stdoutIsTTY: boolean;
   stderrIsTTY: boolean;
+  /** The terminal's width when stdout is one (tables fit their last column to it). */
+  columns?: number;
   /** Reads all of stdin (for `-` arguments). */
   readStdin(): Promise<string>;
 }

@@ -15,6 +15,7 @@ const context: CommandContext = {
   env: process.env,
   stdoutIsTTY: process.stdout.isTTY === true,
   stderrIsTTY: process.stderr.isTTY === true,
+  columns: process.stdout.isTTY ? process.stdout.columns : undefined,
   readStdin: async () => {
     let text = '';
     for await (const chunk of process.stdin.setEncoding('utf8')) text += chunk;

@@ -166,15 +166,19 @@ export function reliability(kind: string, factory: ReliabilityDbFactory): void {
       const handler = async (_job: Job, ctx: { progress(v: unknown): void }) => {
         starts++;
         ctx.progress('poison');
-        await delay(600); // two leases long: without lease extensions the other worker takes it over
+        await delay(1_800); // three leases long: without lease extensions the other worker takes it over
         ctx.progress('fine');
         await delay(100);
         return 'done';
       };
-      const worker = queue.worker({ slow: handler }, { pollMs: 20, leaseMs: 300, progressFlushMs: 50 });
-      const rival = other.worker({ slow: handler }, { pollMs: 20, leaseMs: 300 });
+      // A 600 ms lease, ticked every 50 ms: short enough to lapse within the handler were ticks to stop, long
+      // enough that a loaded machine's stalls do not lapse it.
+      const worker = queue.worker({ slow: handler }, { pollMs: 20, leaseMs: 600, progressFlushMs: 50 });
+      const rival = other.worker({ slow: handler }, { pollMs: 20, leaseMs: 600 });
       const id = await queue.add('slow', null, { maxAttempts: 5 });
+      const started = nextEvent(queue, 'started');
       await worker.start();
+      await started; // the first worker holds it; only then may a rival try to take it over
       await rival.start();
       await waitFor(async () => (await queue.getJob(id))!.status === 'completed', 'the job to complete');
       const job = (await queue.getJob(id))!;
@@ -287,15 +291,15 @@ export function reliability(kind: string, factory: ReliabilityDbFactory): void {
           stubborn: async (_job, ctx) => {
             timeline.push('first:start');
             ctx.signal.addEventListener('abort', () => (aborted = true));
-            await delay(1_500); // ignores the abort
+            await delay(2_000); // ignores the abort
             timeline.push('first:return');
             return 'finished anyway';
           },
         },
-        // A short lease: were it not extended while the handler runs, the other worker would take the job within 300 ms.
-        { pollMs: 20, leaseMs: 300, progressFlushMs: 50, graceMs: 100 },
+        // A short lease: were it not extended while the handler runs, the other worker would take the job within 600 ms.
+        { pollMs: 20, leaseMs: 600, progressFlushMs: 50, graceMs: 100 },
       );
-      const rescuer = other.worker({ stubborn: async () => void timeline.push('second:start') }, { pollMs: 20, leaseMs: 300 });
+      const rescuer = other.worker({ stubborn: async () => void timeline.push('second:start') }, { pollMs: 20, leaseMs: 600 });
       const id = await queue.add('stubborn');
       const started = nextEvent(queue, 'started');
       await stubborn.start();

@@ -113,9 +113,14 @@ async function renderListing(ctx: CommandContext, queue: Queue, flags: LsFlags, 
   const what = [flags.status, flags.name ? `named ${flags.name}` : undefined].filter(Boolean).join(' ');
   if (jobs.length === 0) return `no ${what ? `${what} ` : ''}jobs${flags.cursor ? ` after ${flags.cursor}` : ''}\n`;
   const now = Date.now();
+  const heads = ['ID', 'NAME', 'STATUS', 'ATTEMPTS', 'CREATED'];
+  const cells = jobs.map((job) => [job.id, job.name, job.status, `${job.attempts}/${job.maxAttempts}`, formatWhen(job.createdAt, now)]);
+  // On a terminal the INFO column takes what the others leave of its width (at least 20); elsewhere 60.
+  const used = heads.reduce((sum, head, i) => sum + Math.max(head.length, ...cells.map((row) => row[i]!.length)) + 2, 0);
+  const infoWidth = ctx.columns ? Math.max(20, ctx.columns - used) : 60;
   const table = renderTable(
     [{ head: 'ID', align: 'right' }, { head: 'NAME' }, { head: 'STATUS' }, { head: 'ATTEMPTS', align: 'right' }, { head: 'CREATED' }, { head: 'INFO' }],
-    jobs.map((job) => [job.id, job.name, paintStatus(p, job.status), `${job.attempts}/${job.maxAttempts}`, formatWhen(job.createdAt, now), jobSummary(job, now)]),
+    jobs.map((job, i) => [...cells[i]!.slice(0, 2), paintStatus(p, job.status), ...cells[i]!.slice(3), jobSummary(job, now, infoWidth)]),
     p,
   );
   const footer = `${formatCount(jobs.length)} of ${formatCount(total)} ${what ? `${what} ` : ''}jobs`;

@@ -7,6 +7,7 @@ import { type DbFlags, withDbOptions, withExamples } from '../db-options.ts';
 import { loadHandlers } from '../handlers-file.ts';
 import { stdoutPalette } from '../output.ts';
 import { formatCount, formatDuration, truncate } from '../print/format.ts';
+import { JobLog, type JobLogKind } from '../print/job-log.ts';
 import { withQueue } from '../runner.ts';
 
 interface WorkerFlags extends DbFlags {
@@ -39,24 +40,25 @@ export function workerCommand(ctx: CommandContext): Command {
       const stamp = () => p.dim(new Date().toISOString().slice(11, 19));
       const worker = queue.worker(handlers, { concurrency: flags.concurrency, graceMs: flags.grace });
       const running = new Map<string, Job>();
-      const line = (text: string) => !flags.quiet && ctx.out(`${stamp()} ${text}\n`);
+      const log = new JobLog((text) => ctx.out(`${stamp()} ${text}\n`));
+      const line = (kind: JobLogKind, text: string) => !flags.quiet && log.line(kind, text);
       const took = (job: Job) => (job.startedAt ? ` in ${formatDuration(Date.now() - job.startedAt.getTime())}` : '');
       queue.on('started', ({ job }: QueueEvent) => void running.set(job.id, job));
       queue.on('completed', ({ job }) => {
         running.delete(job.id);
-        line(`${p.green('completed')} ${job.id} ${job.name}${took(job)}`);
+        line('completed', `${p.green('completed')} ${job.id} ${job.name}${took(job)}`);
       });
       queue.on('retrying', ({ job }) => {
         running.delete(job.id);
-        line(`${p.yellow('retrying ')} ${job.id} ${job.name}: attempt ${job.attempts} of ${job.maxAttempts} failed, next in ${formatDuration(job.runAt.getTime() - Date.now())}: ${truncate(job.error ?? '', 100)}`);
+        line('retrying', `${p.yellow('retrying ')} ${job.id} ${job.name}: attempt ${job.attempts} of ${job.maxAttempts} failed, next in ${formatDuration(job.runAt.getTime() - Date.now())}: ${truncate(job.error ?? '', 100)}`);
       });
       queue.on('failed', ({ job }) => {
         running.delete(job.id);
-        line(`${p.red('failed   ')} ${job.id} ${job.name} after ${job.attempts} attempt${job.attempts === 1 ? '' : 's'}: ${truncate(job.error ?? '', 100)}`);
+        line('failed', `${p.red('failed   ')} ${job.id} ${job.name} after ${job.attempts} attempt${job.attempts === 1 ? '' : 's'}: ${truncate(job.error ?? '', 100)}`);
       });
       queue.on('cancelled', ({ job }) => {
         running.delete(job.id);
-        line(`${p.dim('cancelled')} ${job.id} ${job.name}`);
+        line('cancelled', `${p.dim('cancelled')} ${job.id} ${job.name}`);
       });
 
       let signals = 0;
@@ -82,6 +84,7 @@ export function workerCommand(ctx: CommandContext): Command {
       ctx.out(`${stamp()} ${signal}: stopping; claiming nothing more, ${running.size} running job(s) get ${formatDuration(flags.grace)} to finish\n`);
       await worker.stop();
       for (const s of STOP_SIGNALS) process.off(s, onSignal);
+      log.close();
 
       const st = worker.stats();
       const finished = st.completed + st.failed + st.cancelled;

@@ -6,8 +6,7 @@ import { defaultLogger, type Logger } from '../../logger.ts';
 import { claimOrder, isRowId, orderEnqueuedIds } from '../job-ids.ts';
 import { StatementCounter } from '../statement-counter.ts';
 import type {
-  ClaimParams, ClaimResult, FeedEvent, FinishResult, JobChangeType, ListFilter, MinuteCount, NameStats, NewJob, Outcome, Store, StoreStats,
-  TickParams, TickResult,
+  ClaimParams, ClaimResult, FeedEvent, FinishResult, JobChangeType, ListFilter, MinuteCount, NameStats, NewJob, Outcome, Store, StoreStats, TickParams, TickResult,
   TransitionOp, WatchJobsParams,
 } from '../store.ts';
 import { transitionRefused, uniqueKeyHeld } from '../transition-error.ts';
@@ -145,13 +144,14 @@ export class PostgresStore implements Store {
     if (p.limit <= 0 && outcomes.length === 0) return { jobs: [], finished: [], cancelled: [] };
     const leaseUntil = p.now + p.leaseMs;
     const { others, completed } = outcomeParams(outcomes);
-    const rows = await this.run<ClaimedRow & { fin: boolean; fin_status: string | null }>('claim', 'claim jobs', this.sql.claim, [
+    const rows = await this.run<ClaimedRow & { fin: boolean }>('claim', 'claim jobs', this.sql.claim, [
       others, p.workerId, p.now, leaseUntil, p.names, Math.max(0, p.limit), ...completed,
     ]);
     const jobs: Job[] = [];
     const finishedRows: { id: string; status: string }[] = [];
     for (const row of rows) {
-      if (row.fin) finishedRows.push({ id: row.id, status: row.fin_status! });
+      // A fin row carries the job's new status in its name column (see statements.ts).
+      if (row.fin) finishedRows.push({ id: row.id, status: row.name });
       else jobs.push(claimedRowToJob(row, p.workerId, p.now, leaseUntil));
     }
     return { jobs: jobs.sort(claimOrder), ...finishResult(outcomes, finishedRows) };
@@ -332,6 +332,15 @@ export class PostgresStore implements Store {
   }
 }
 
+/** The ids applied, and those whose retry or release the statement turned into a cancel (one was requested). */
+function finishResult(outcomes: Outcome[], rows: { id: string; status: string }[]): FinishResult {
+  const sent = new Map(outcomes.map((o) => [o.id, o.status]));
+  return {
+    finished: rows.map((r) => r.id),
+    cancelled: rows.filter((r) => r.status === 'cancelled' && sent.get(r.id) !== 'cancelled').map((r) => r.id),
+  };
+}
+
 /**
  * The jobs of an enqueue as one JSON array, written by hand: each job's data is already JSON text (validated
  * at the edge), so it goes in as JSON rather than as a string inside JSON (no second escaping, a smaller
@@ -380,15 +389,6 @@ function outcomeParams(outcomes: Outcome[]): { others: string; completed: [strin
   return { others: others.length === 0 ? '[]' : JSON.stringify(others), completed: [ids, results, progress] };
 }
 
-/** The ids applied, and those whose retry or release the statement turned into a cancel (one was requested). */
-function finishResult(outcomes: Outcome[], rows: { id: string; status: string }[]): FinishResult {
-  const sent = new Map(outcomes.map((o) => [o.id, o.status]));
-  return {
-    finished: rows.map((r) => r.id),
-    cancelled: rows.filter((r) => r.status === 'cancelled' && sent.get(r.id) !== 'cancelled').map((r) => r.id),
-  };
-}
-
 /**
  * The NOTIFY channel of a schema. Channel names are identifiers (at most 63 bytes); a long schema name is
  * shortened with a hash so two schemas never share a channel.
@@ -398,6 +398,8 @@ export function channelName(schema: string): string {
   if (channel.length <= 63) return channel;
   return `spool_${schema.slice(0, 40)}_${createHash('sha1').update(schema).digest('hex').slice(0, 16)}`;
 }
+
+
 
 function isUniqueViolation(error: unknown): boolean {
   return (error as { code?: string } | null)?.code === '23505';

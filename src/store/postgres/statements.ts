@@ -211,7 +211,8 @@ export function buildStatements(schema: string, channel: string) {
     // Jobs being finished here are excluded: one statement must not update a row twice.
     // The ids are collected first (an InitPlan) and the UPDATE finds them by primary key: written as
     // `id IN (SELECT …)`, an analysed 20,000-row table got a hash semi-join over a sequential scan of it.
-    // Rows: fin = false for each claimed job (all columns), fin = true with the id and new status of each outcome applied.
+    // Rows: fin = false for each claimed job (all columns), fin = true with the id of each outcome applied and,
+    // in the `name` column, the job's new status (a retry or release may have ended it cancelled).
     claim: {
       name: name('claim'),
       text: `
@@ -238,13 +239,13 @@ export function buildStatements(schema: string, channel: string) {
   ev AS (
     SELECT 'started'::text AS type, id, name, run_at FROM claimed
     UNION ALL ${finishEvents}),${notify}
-  SELECT false AS fin, NULL::text AS fin_status, ${selectList('c', CLAIMED_COLUMNS)} FROM claimed c WHERE ${GATE}
+  SELECT false AS fin, ${selectList('c', CLAIMED_COLUMNS)} FROM claimed c WHERE ${GATE}
   UNION ALL
-  SELECT true, f.status, f.id, ${CLAIMED_COLUMNS.slice(1).map(() => 'NULL').join(', ')} FROM finished f`,
+  SELECT true, f.id, f.status, ${CLAIMED_COLUMNS.slice(2).map(() => 'NULL').join(', ')} FROM finished f`,
     },
 
-    // $1 outcomes (JSON, all but completions), $2 workerId, $3 now, $4-$6 completions. Returns the ids
-    // applied, with their new status.
+    // $1 outcomes (JSON, all but completions), $2 workerId, $3 now, $4-$6 completions. Returns the ids applied
+    // with their new status.
     finish: {
       name: name('finish'),
       text: `
