@@ -2,7 +2,7 @@
  * Spool's public API. Everything a user imports comes from here; the rest of src/ is internal.
  */
 export { openQueue, DEFAULT_DATABASE_URL, type OpenQueueOptions } from './open-queue.ts';
-export { Queue, type BulkJob, type ListJobsFilter, type NameInfo, type ThroughputMinute } from './queue.ts';
+export { Queue, type BulkJob, type ListJobsFilter, type JobFilter, type PageFilter, type JobPage, type NameInfo, type ThroughputMinute } from './queue.ts';
 export { Worker } from './worker/worker.ts';
 export type { WorkerOptions, Handlers } from './worker/worker-options.ts';
 export type { WorkerStats } from './worker/worker-stats.ts';

@@ -1,4 +1,4 @@
-import type { BackoffOptions, Job, JobStatus } from '../../job.ts';
+import { parseErrors, type BackoffOptions, type Job, type JobStatus } from '../../job.ts';
 
 /**
  * A jobs row as node-postgres returns it: bigint as string, json columns already parsed,
@@ -26,6 +26,7 @@ export interface JobRow {
   lease_until: Date | null;
   cancel_requested: boolean;
   unique_key: string | null;
+  errors: unknown;
 }
 
 /** Turns a row into the public Job shape, the same shape the SQLite store returns. */
@@ -52,5 +53,6 @@ export function rowToJob(row: JobRow): Job {
     timeout: row.timeout_ms,
     leaseUntil: row.lease_until,
     cancelRequested: row.cancel_requested,
+    errors: parseErrors(row.errors),
   };
 }

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { countersMigration } from './counters.ts';
 
 /**
  * Migrations, applied in order on open; `<schema>.migrations` records which ran. All of them run in one
@@ -51,6 +52,22 @@ const MIGRATIONS: readonly ((S: string) => string)[] = [
   CREATE INDEX jobs_name_id ON ${S}.jobs (name, id);
   `,
   (S) => splitLiveAndDone(S),
+  // Attempt history (job.errors): the last 20 failed attempts, appended by the statements that record each
+  // failure (the finish's requeued and archived branches, the claim for a lease that expired), carried by moves.
+  (S) => `
+  ALTER TABLE ${S}.jobs_live ADD COLUMN errors json;
+  ALTER TABLE ${S}.jobs_done ADD COLUMN errors json;
+  CREATE OR REPLACE VIEW ${S}.jobs AS
+    SELECT id, name, data, status, priority, attempts, max_attempts, backoff, timeout_ms, progress, result, error,
+           error_stack, run_at, created_at, started_at, completed_at, processing_by, lease_until, cancel_requested, unique_key, errors
+      FROM ${S}.jobs_live
+    UNION ALL
+    SELECT id, name, data, status, priority, attempts, max_attempts, backoff, timeout_ms, progress, result, error,
+           error_stack, run_at, created_at, started_at, completed_at, processing_by, lease_until, cancel_requested, unique_key, errors
+      FROM ${S}.jobs_done;
+  `,
+  // Exact counters kept per statement (counters.ts): counts, throughput per minute, last claim per name.
+  (S) => countersMigration(S),
 ];
 
 /**

@@ -76,6 +76,11 @@ const MIGRATIONS: readonly string[] = [
            name, count(*)
       FROM spool_jobs GROUP BY name, status;
   `,
+  // Attempt history (job.errors): the last 20 failed attempts as a JSON array, appended by the statements
+  // that record each failure (FINISH for errors and timeouts, CLAIM for a lease that expired).
+  `
+  ALTER TABLE spool_jobs ADD COLUMN errors TEXT;
+  `,
 ];
 
 /** Brings the file's schema up to date; safe to call from many processes at once. */
