@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import type { CommandContext } from './command-context.ts';
 import { benchCommand } from './commands/bench.ts';
+import { serveCommand } from './commands/serve.ts';
 
 /** The package's version: package.json sits two levels up from src/cli/ and from dist/cli/ alike. */
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -17,6 +18,7 @@ export function buildProgram(context: CommandContext): Command {
     .version(VERSION, '-V, --version', 'print the version of spool')
     .exitOverride()
     .showHelpAfterError();
+  program.addCommand(serveCommand(context).exitOverride());
   program.addCommand(benchCommand(context).exitOverride());
   return program;
 }
