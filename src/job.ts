@@ -76,6 +76,11 @@ export interface Job<Data = unknown, Result = unknown> {
    * (lease expired). Written by the statements that record the failure; kept across retry().
    */
   errors: AttemptError[];
+  /**
+   * The trace context (W3C traceparent, tracestate) of the add() that created the job, when the application
+   * traces with OpenTelemetry; the attempt's span continues it. Null otherwise.
+   */
+  traceContext: Record<string, string> | null;
 }
 
 /** One failed attempt of a job. */

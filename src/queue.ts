@@ -22,6 +22,7 @@ import { JOB_STATUSES, type Job, type JobCounts, type JobOptions, type JobStatus
 import { toJsonText } from './json-payload.ts';
 import type { Logger } from './logger.ts';
 import type { BulkOp, JobFilter as StoreJobFilter, NewJob, Store, StoreStats } from './store/store.ts';
+import { startAddSpan } from './tracing.ts';
 import { Watchers, type WatchListener, type WatchOptions } from './watch.ts';
 import { createLocalSignals, type LocalSignals } from './worker/local-signals.ts';
 import { Worker } from './worker/worker.ts';
@@ -151,14 +152,18 @@ export class Queue {
       throw new ValidationError(['options.client must be the same client on every job of one addBulk(), or on none: the batch is one transaction']);
     }
     const [client] = clients;
+    const span = startAddSpan([...new Set(jobs.map((j) => j.name))], jobs.length);
+    if (span.carrier !== null) for (const job of jobs) job.traceContext = span.carrier;
     const handoff = client ? undefined : this.reserveHandoff(jobs, now);
     let ids: string[];
     try {
       ids = await this.store.enqueue({ jobs, now, ...(client ? { client } : {}) });
     } catch (error) {
       handoff?.worker.adopt(null);
+      span.end(error);
       throw error;
     }
+    span.end();
     // Inside the caller's transaction the jobs may still roll back: no local event or wake-up now; workers
     // everywhere learn of them from the change feed when the transaction commits.
     if (client) return ids;
@@ -545,6 +550,7 @@ function newJobSnapshot(id: string, job: NewJob, now: number): Job {
     leaseUntil: null,
     cancelRequested: false,
     errors: [],
+    traceContext: job.traceContext ? (JSON.parse(job.traceContext) as Record<string, string>) : null,
   };
 }
 

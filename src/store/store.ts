@@ -182,6 +182,8 @@ export interface NewJob {
    * direct handoff to an idle worker in the same process, one statement instead of an insert and a claim.
    */
   claimedBy?: { workerId: string; leaseUntil: number };
+  /** The producer's trace context as JSON (tracing.ts), or null. */
+  traceContext?: string | null;
 }
 
 export interface ClaimParams {

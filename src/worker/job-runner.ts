@@ -2,7 +2,8 @@ import type { Clock } from '../clock.ts';
 import type { QueueEvents } from '../events.ts';
 import type { Job } from '../job.ts';
 import { toJsonText } from '../json-payload.ts';
-import { Attempt, decideOutcome, type Handler, type JobContext } from './attempt.ts';
+import { Attempt, decideOutcome, type Handler, type JobContext, type Settlement } from './attempt.ts';
+import { inAttemptSpan } from '../tracing.ts';
 import type { HeldJobs } from './held-jobs.ts';
 import type { OutcomeBatcher } from './outcome-batcher.ts';
 import type { WorkerConfig } from './worker-options.ts';
@@ -83,7 +84,9 @@ export class JobRunner {
     };
     const handler = deps.config.handlers[job.name] as Handler;
     const began = performance.now();
-    void attempt.run(handler, ctx).then((settlement) => {
+    void inAttemptSpan(job, deps.config.id, () =>
+      attempt.run(handler, ctx).then((settlement) => Object.assign(settlement, { failed: failureOf(settlement) })),
+    ).then((settlement) => {
       held.attempts.delete(job.id);
       const ran = performance.now() - began;
       this.meanRunMs = Number.isFinite(this.meanRunMs) ? this.meanRunMs * 0.9 + ran * 0.1 : ran;
@@ -103,4 +106,11 @@ export class JobRunner {
     attempt.job.progress = value;
     if (this.deps.events.has('progress')) this.deps.events.emit('progress', { ...attempt.job });
   }
+}
+
+/** What failed an attempt, for its span: the thrown value, or the abort of a timeout; undefined otherwise. */
+function failureOf(settlement: Settlement): unknown {
+  if (settlement.kind === 'threw') return settlement.error ?? new Error('threw undefined');
+  if (settlement.kind === 'aborted' && settlement.abort.reason === 'timeout') return settlement.abort;
+  return undefined;
 }

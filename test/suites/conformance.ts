@@ -85,9 +85,16 @@ export function storeConformance(kind: string, factory: StoreFactory): void {
             id, name: 'mail', data: { to: 'ü@x', n: [1, 2.5, null] }, status: 'pending', priority: 7, attempts: 0, maxAttempts: 5,
             progress: null, result: null, error: null, errorStack: null, runAt: T0, createdAt: T0, startedAt: null,
             completedAt: null, processingBy: null, uniqueKey: 'k', backoff: { type: 'exponential', delay: 1000 },
-            timeout: 900, leaseUntil: null, cancelRequested: false, errors: [],
+            timeout: 900, leaseUntil: null, cancelRequested: false, errors: [], traceContext: null,
           },
         );
+      });
+
+      it("the producer's trace context is stored with the job and handed to the claim", async (store) => {
+        const carrier = { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', tracestate: 'x=1' };
+        const [id] = await store.enqueue({ jobs: [newJob({ traceContext: JSON.stringify(carrier) })], now: T0 });
+        assert.deepEqual((await store.get(id!))!.traceContext, carrier);
+        assert.deepEqual((await claimOne(store)).traceContext, carrier);
       });
 
       it('uniqueKey: a second pending job with the key returns the first id, also within one batch', async (store) => {

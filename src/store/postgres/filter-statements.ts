@@ -111,7 +111,7 @@ export function bulkSql(op: BulkOp, filter: JobFilter, t: Tables, channel: strin
   changed AS (
     INSERT INTO ${t.L} (${all})
     SELECT id, name, data, 'pending', priority, 0, max_attempts, backoff, timeout_ms, NULL, NULL, NULL, NULL,
-           ${ts(p.add(args.now))}, created_at, NULL, NULL, NULL, NULL, false, unique_key, errors
+           ${ts(p.add(args.now))}, created_at, NULL, NULL, NULL, NULL, false, unique_key, errors, trace_context
       FROM gone
     RETURNING id, name, run_at),
   ev AS (SELECT 'retrying'::text AS type, id, name, run_at FROM changed),${tail(`SELECT ${row('status', "'pending'")} FROM gone`, [moves('gone', 'status', "'pending'")])}`;
@@ -130,7 +130,7 @@ export function bulkSql(op: BulkOp, filter: JobFilter, t: Tables, channel: strin
   archived AS (
     INSERT INTO ${t.D} (${all})
     SELECT id, name, data, 'cancelled', priority, attempts, max_attempts, backoff, timeout_ms, progress, result, error, error_stack,
-           run_at, created_at, started_at, ${ts(p.add(args.now))}, processing_by, NULL, false, unique_key, errors
+           run_at, created_at, started_at, ${ts(p.add(args.now))}, processing_by, NULL, false, unique_key, errors, trace_context
       FROM gone
     RETURNING id, name, run_at),
   flagged AS (

@@ -130,6 +130,7 @@ export class PostgresStore implements Store {
       unique_key: job.uniqueKey,
       claimed_by: job.claimedBy?.workerId ?? null,
       lease_until: job.claimedBy?.leaseUntil ?? null,
+      trace_context: job.traceContext ?? null,
     })));
     const rows = await this.run<{ id: string; unique_key: string | null; inserted: boolean }>(
       'enqueue', 'insert jobs', this.sql.enqueue, [payload, p.now], via,

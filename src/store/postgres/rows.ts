@@ -27,6 +27,7 @@ export interface JobRow {
   cancel_requested: boolean;
   unique_key: string | null;
   errors: unknown;
+  trace_context: Record<string, string> | null;
 }
 
 /** Turns a row into the public Job shape, the same shape the SQLite store returns. */
@@ -54,5 +55,6 @@ export function rowToJob(row: JobRow): Job {
     leaseUntil: row.lease_until,
     cancelRequested: row.cancel_requested,
     errors: parseErrors(row.errors),
+    traceContext: row.trace_context ?? null,
   };
 }

@@ -68,6 +68,21 @@ const MIGRATIONS: readonly ((S: string) => string)[] = [
   `,
   // Exact counters kept per statement (counters.ts): counts, throughput per minute, last claim per name.
   (S) => countersMigration(S),
+  // The producer's trace context (W3C traceparent/tracestate) when the application traces; NULL otherwise.
+  (S) => `
+  ALTER TABLE ${S}.jobs_live ADD COLUMN trace_context json;
+  ALTER TABLE ${S}.jobs_done ADD COLUMN trace_context json;
+  CREATE OR REPLACE VIEW ${S}.jobs AS
+    SELECT id, name, data, status, priority, attempts, max_attempts, backoff, timeout_ms, progress, result, error,
+           error_stack, run_at, created_at, started_at, completed_at, processing_by, lease_until, cancel_requested, unique_key,
+           errors, trace_context
+      FROM ${S}.jobs_live
+    UNION ALL
+    SELECT id, name, data, status, priority, attempts, max_attempts, backoff, timeout_ms, progress, result, error,
+           error_stack, run_at, created_at, started_at, completed_at, processing_by, lease_until, cancel_requested, unique_key,
+           errors, trace_context
+      FROM ${S}.jobs_done;
+  `,
 ];
 
 /**

@@ -22,7 +22,7 @@ export interface Statement {
 export const JOB_COLUMNS = [
   'id', 'name', 'data', 'status', 'priority', 'attempts', 'max_attempts', 'backoff', 'timeout_ms', 'progress',
   'result', 'error', 'error_stack', 'run_at', 'created_at', 'started_at', 'completed_at', 'processing_by',
-  'lease_until', 'cancel_requested', 'unique_key', 'errors',
+  'lease_until', 'cancel_requested', 'unique_key', 'errors', 'trace_context',
 ] as const;
 
 /**
@@ -114,7 +114,8 @@ export function buildStatements(schema: string, channel: string) {
            run_at, created_at, started_at, ${ts('$3')}, processing_by, NULL, false, unique_key,
            CASE WHEN outcome = 'failed'
                 THEN ${appendError('errors', { attempt: 'LEAST(attempts, max_attempts)', at: '$3', message: 'new_error', stack: 'new_error_stack', workerId: '$2::text' })}
-                ELSE errors END
+                ELSE errors END,
+           trace_context
       FROM ended),
   requeued AS (
     UPDATE ${L} j
@@ -150,7 +151,7 @@ export function buildStatements(schema: string, channel: string) {
   const archive = (from: string, status: string) => `
     INSERT INTO ${D} (${allColumns})
     SELECT id, name, data, '${status}', priority, attempts, max_attempts, backoff, timeout_ms, progress, result, error, error_stack,
-           run_at, created_at, started_at, ${ts('$2')}, processing_by, NULL, false, unique_key, errors
+           run_at, created_at, started_at, ${ts('$2')}, processing_by, NULL, false, unique_key, errors, trace_context
       FROM ${from}
     RETURNING ${allColumns}`;
 
@@ -164,15 +165,16 @@ export function buildStatements(schema: string, channel: string) {
   WITH input AS (
     SELECT * FROM json_to_recordset($1::json)
       AS j(i integer, name text, data text, priority integer, run_at float8, max_attempts integer,
-           backoff text, timeout_ms integer, unique_key text, claimed_by text, lease_until float8)),
+           backoff text, timeout_ms integer, unique_key text, claimed_by text, lease_until float8, trace_context text)),
   inserted AS (
     INSERT INTO ${L} (name, data, priority, run_at, max_attempts, backoff, timeout_ms, unique_key, created_at,
-                      status, attempts, processing_by, lease_until, started_at)
+                      status, attempts, processing_by, lease_until, started_at, trace_context)
     SELECT name, data::json, priority, to_timestamp(run_at / 1000), max_attempts, backoff::json, timeout_ms,
            unique_key, ${ts('$2')},
            -- A job handed straight to an idle worker of the enqueuing process is inserted claimed.
            CASE WHEN claimed_by IS NULL THEN 'pending' ELSE 'running' END, CASE WHEN claimed_by IS NULL THEN 0 ELSE 1 END,
-           claimed_by, to_timestamp(lease_until / 1000), CASE WHEN claimed_by IS NOT NULL THEN ${ts('$2')} END
+           claimed_by, to_timestamp(lease_until / 1000), CASE WHEN claimed_by IS NOT NULL THEN ${ts('$2')} END,
+           trace_context::json
       FROM input ORDER BY i
     ON CONFLICT DO NOTHING
     RETURNING id, name, run_at, unique_key, status),
@@ -328,7 +330,7 @@ export function buildStatements(schema: string, channel: string) {
   changed AS (
     INSERT INTO ${L} (${allColumns})
     SELECT id, name, data, 'pending', priority, 0, max_attempts, backoff, timeout_ms, NULL, NULL, NULL, NULL,
-           ${ts('$2')}, created_at, NULL, NULL, NULL, NULL, false, unique_key, errors
+           ${ts('$2')}, created_at, NULL, NULL, NULL, NULL, false, unique_key, errors, trace_context
       FROM gone
     RETURNING ${allColumns}),
   ev AS (SELECT 'retrying'::text AS type, id, name, run_at FROM changed),${notify},${countedCte(C, [moves('gone', 'status', "'pending'")])}

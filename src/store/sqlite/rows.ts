@@ -26,6 +26,8 @@ export interface JobRow {
   unique_key: string | null;
   /** The attempt history as JSON text. */
   errors?: string | null;
+  /** The producer's trace context as JSON text. */
+  trace_context?: string | null;
   /** The status before the last claim or retry, as its index in JOB_STATUSES (see the migration that added it). */
   prev_status?: number | null;
 }
@@ -58,6 +60,7 @@ export function rowToJob(row: JobRow): Job {
     leaseUntil: dateOrNull(row.lease_until),
     cancelRequested: row.cancel_requested === 1,
     errors: parseErrors(row.errors ?? null),
+    traceContext: row.trace_context ? (JSON.parse(row.trace_context) as Record<string, string>) : null,
   };
 }
 
@@ -66,7 +69,7 @@ export type ClaimedRow = unknown[] & { length: (typeof CLAIMED_COLUMNS)['length'
 
 /** Turns a claimed row into a Job; the fields the claim set come from the claim itself. */
 export function claimedRowToJob(row: ClaimedRow, claim: { workerId: string; now: number; leaseUntil: number }): Job {
-  const [id, name, data, priority, attempts, maxAttempts, backoff, timeout, progress, error, errorStack, runAt, createdAt, cancelRequested, uniqueKey, , errors] =
+  const [id, name, data, priority, attempts, maxAttempts, backoff, timeout, progress, error, errorStack, runAt, createdAt, cancelRequested, uniqueKey, , errors, traceContext] =
     row;
   return {
     id: String(id),
@@ -91,5 +94,6 @@ export function claimedRowToJob(row: ClaimedRow, claim: { workerId: string; now:
     leaseUntil: new Date(claim.leaseUntil),
     cancelRequested: cancelRequested === 1,
     errors: parseErrors(errors ?? null),
+    traceContext: traceContext ? (JSON.parse(traceContext as string) as Record<string, string>) : null,
   };
 }

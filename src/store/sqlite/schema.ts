@@ -81,6 +81,11 @@ const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE spool_jobs ADD COLUMN errors TEXT;
   `,
+  // The producer's trace context (W3C traceparent/tracestate as JSON), written by the insert when the
+  // application traces with OpenTelemetry; NULL (no bytes) otherwise.
+  `
+  ALTER TABLE spool_jobs ADD COLUMN trace_context TEXT;
+  `,
 ];
 
 /** Brings the file's schema up to date; safe to call from many processes at once. */

@@ -530,6 +530,7 @@ function toInsertable(job: NewJob) {
     uniqueKey: job.uniqueKey,
     claimedBy: job.claimedBy?.workerId ?? null,
     leaseUntil: job.claimedBy?.leaseUntil ?? null,
+    traceContext: job.traceContext ?? null,
   };
 }
 

@@ -19,7 +19,7 @@ const STATUS_CODE_SQL = `CASE status WHEN 'pending' THEN 0 WHEN 'running' THEN 1
 const JOB_ROW_COLUMNS = [
   'name', 'data', 'status', 'priority', 'attempts', 'max_attempts', 'backoff', 'timeout_ms', 'progress', 'result',
   'error', 'error_stack', 'run_at', 'created_at', 'started_at', 'completed_at', 'processing_by', 'lease_until',
-  'cancel_requested', 'unique_key', 'errors',
+  'cancel_requested', 'unique_key', 'errors', 'trace_context',
 ] as const;
 
 /**
@@ -31,13 +31,14 @@ const appendError = (entry: string, errors = 'errors') =>
 
 export const INSERT_JOBS = `
   INSERT INTO spool_jobs (name, data, priority, run_at, max_attempts, backoff, timeout_ms, unique_key, created_at,
-                          status, attempts, processing_by, lease_until, started_at)
+                          status, attempts, processing_by, lease_until, started_at, trace_context)
   SELECT json_extract(value, '$.name'), json_extract(value, '$.data'), json_extract(value, '$.priority'),
          json_extract(value, '$.runAt'), json_extract(value, '$.maxAttempts'), json_extract(value, '$.backoff'),
          json_extract(value, '$.timeout'), json_extract(value, '$.uniqueKey'), @now,
          -- A job handed straight to an idle worker of this process is inserted claimed.
          iif(value ->> '$.claimedBy' IS NULL, 'pending', 'running'), iif(value ->> '$.claimedBy' IS NULL, 0, 1),
-         value ->> '$.claimedBy', value ->> '$.leaseUntil', iif(value ->> '$.claimedBy' IS NULL, NULL, @now)
+         value ->> '$.claimedBy', value ->> '$.leaseUntil', iif(value ->> '$.claimedBy' IS NULL, NULL, @now),
+         value ->> '$.traceContext'
     FROM json_each(@jobs)
    WHERE true
    ORDER BY key
@@ -54,7 +55,7 @@ export const SELECT_IDS_BY_UNIQUE_KEY = `
  */
 export const CLAIMED_COLUMNS = [
   'id', 'name', 'data', 'priority', 'attempts', 'max_attempts', 'backoff', 'timeout_ms', 'progress',
-  'error', 'error_stack', 'run_at', 'created_at', 'cancel_requested', 'unique_key', 'prev_status', 'errors',
+  'error', 'error_stack', 'run_at', 'created_at', 'cancel_requested', 'unique_key', 'prev_status', 'errors', 'trace_context',
 ] as const;
 
 // Lease-expired jobs first (they have waited longest), then due pending jobs in priority order. Expired
