@@ -7,7 +7,7 @@ export { Worker } from './worker/worker.ts';
 export type { WorkerOptions, Handlers } from './worker/worker-options.ts';
 export type { WorkerStats } from './worker/worker-stats.ts';
 export { type Handler, type JobContext } from './worker/attempt.ts';
-export type { Job, JobStatus, JobOptions, JobCounts, BackoffOptions, TransactionClient } from './job.ts';
+export type { Job, JobStatus, JobOptions, JobCounts, BackoffOptions, TransactionClient, AttemptError } from './job.ts';
 export { JOB_STATUSES } from './job.ts';
 export type { QueueEvent, QueueEventType, QueueListener, WatchEvent, DeletedJob } from './events.ts';
 export type { WatchListener, WatchOptions } from './watch.ts';

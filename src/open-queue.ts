@@ -63,16 +63,23 @@ export async function openQueue(urlOrOptions: string | OpenQueueOptions = {}): P
 
 /** Opens the store a URL names. */
 export async function openStore(url: string, options: Pick<OpenQueueOptions, 'pool' | 'schema' | 'durability' | 'logger'> = {}): Promise<Store> {
-  if (url.startsWith('sqlite:')) {
-    const rest = url.slice('sqlite:'.length);
-    if (rest === '') throw new ValidationError([`url ${JSON.stringify(url)} names no file; use sqlite:./spool.db, sqlite:/abs/path.db or sqlite::memory:`]);
-    const path = rest === ':memory:' ? ':memory:' : resolve(rest.replace(/^\/\/(?=\/)/, ''));
-    return new SqliteStore({ path, durability: options.durability });
-  }
+  if (url.startsWith('sqlite:')) return new SqliteStore({ path: sqlitePath(url), durability: options.durability });
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     return PostgresStore.open({ url, schema: options.schema, poolMax: options.pool?.max, logger: options.logger });
   }
-  throw new ValidationError([
+  throw notADatabaseUrl(url);
+}
+
+/** The file a sqlite: URL names (absolute), or ':memory:'. */
+export function sqlitePath(url: string): string {
+  const rest = url.slice('sqlite:'.length);
+  if (rest === '') throw new ValidationError([`url ${JSON.stringify(url)} names no file; use sqlite:./spool.db, sqlite:/abs/path.db or sqlite::memory:`]);
+  return rest === ':memory:' ? ':memory:' : resolve(rest.replace(/^\/\/(?=\/)/, ''));
+}
+
+/** The error for a URL that is neither sqlite: nor postgres(ql)://. */
+export function notADatabaseUrl(url: string): ValidationError {
+  return new ValidationError([
     `url ${JSON.stringify(url)} is not a Spool database URL; use sqlite:./spool.db, sqlite::memory: or postgres://user@host:port/db`,
   ]);
 }

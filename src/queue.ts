@@ -176,6 +176,26 @@ export class Queue {
   }
 
   /**
+   * Checks jobs exactly as addBulk() would, writing nothing and sending no statement: for each entry, null
+   * when addBulk() would accept it, else its problems (the issues of the ValidationError it would throw).
+   * An importer reports every bad entry at once, then adds only the good ones (what `spool add --file` does).
+   */
+  checkJobs(entries: BulkJob[]): (string[] | null)[] {
+    this.assertOpen();
+    if (!Array.isArray(entries)) throw new ValidationError([`checkJobs() takes an array of { name, data, options }, got ${typeof entries}`]);
+    const now = this.settings.clock.now();
+    return entries.map((entry) => {
+      try {
+        this.toNewJob(entry, '', now, new Set());
+        return null;
+      } catch (error) {
+        if (error instanceof ValidationError) return error.issues;
+        throw error;
+      }
+    });
+  }
+
+  /**
    * A single due job without a uniqueKey (so certainly inserted) goes straight to an idle local worker of
    * its name, inserted already claimed: add() to handler start is one statement and one commit.
    */

@@ -24,7 +24,7 @@ test('spool serve runs the API and, with --handlers, workers in the same process
   const { dir, cleanup } = tempDir();
   const run = spool(['serve', '--db', `sqlite:${join(dir, 'spool.db')}`, '--port', '0', '--handlers', HANDLERS, '--concurrency', '2']);
   try {
-    await waitFor(() => /spool serving sqlite at http:\/\/127\.0\.0\.1:\d+\/ with workers for echo/.test(run.out()), `the serving line (stderr: ${run.err()})`, 30_000);
+    await waitFor(() => /spool serving sqlite:.* at http:\/\/127\.0\.0\.1:\d+\/ with workers for echo/.test(run.out()), `the serving line (stderr: ${run.err()})`, 30_000);
     const base = /at (http:\/\/127\.0\.0\.1:\d+)\//.exec(run.out())![1]!;
     const added = await fetch(`${base}/api/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'echo', data: { hi: 1 } }) });
     const { id } = (await added.json()) as { id: string };
@@ -36,18 +36,18 @@ test('spool serve runs the API and, with --handlers, workers in the same process
     assert.deepEqual(job!.result, { echoed: { hi: 1 } });
     run.child.kill('SIGTERM');
     assert.equal(await run.exited, 0, run.err());
-    assert.match(run.out(), /spool: stopping/);
+    assert.match(run.out(), /spool: SIGTERM: stopping/);
   } finally {
     run.child.kill('SIGKILL');
     cleanup();
   }
 });
 
-test('spool serve refuses a non-loopback host without SPOOL_TOKEN (exit 1) and a bad port (exit 2)', async () => {
+test('spool serve refuses a non-loopback host without SPOOL_TOKEN and a bad port: bad usage, exit 2', async () => {
   const { dir, cleanup } = tempDir();
   try {
     const wide = spool(['serve', '--db', `sqlite:${join(dir, 'spool.db')}`, '--host', '0.0.0.0', '--port', '0']);
-    assert.equal(await wide.exited, 1);
+    assert.equal(await wide.exited, 2);
     assert.match(wide.err(), /no token is set: set SPOOL_TOKEN/);
     const bad = spool(['serve', '--port', '99999']);
     assert.equal(await bad.exited, 2);

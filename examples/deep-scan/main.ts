@@ -45,7 +45,25 @@ async function deepScan(job: Job<ScanData>, ctx: { progress(value: ScanProgress)
   return { repo: job.data.repo, findings };
 }
 
-const worker = queue.worker({ 'deep-scan': deepScan }, { concurrency: SCANS, progressFlushMs: 1_000 });
+// graceMs: on Ctrl-C, running scans get 3 s to finish; the rest go back to pending without losing an attempt.
+const worker = queue.worker({ 'deep-scan': deepScan }, { concurrency: SCANS, progressFlushMs: 1_000, graceMs: 3_000 });
+
+// Ctrl-C (SIGINT) or SIGTERM: stop claiming, let running scans finish or release them, close the database.
+// Without this, a killed process leaves its jobs 'running' until their lease (30 s) runs out.
+let stopping = false;
+async function shutdown(signal: NodeJS.Signals): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  process.stdout.write(`\n\n${signal}: stopping; running scans get up to 3 s to finish, the rest go back to pending\n`);
+  await worker.stop();
+  const stats = worker.stats();
+  const counts = await queue.counts({ name: 'deep-scan' });
+  console.log(`stopped: ${stats.completed} scans completed, ${stats.released} released unspent; now ${counts.running} running, ${counts.pending} pending`);
+  await queue.close();
+  process.exit(0);
+}
+process.once('SIGINT', shutdown);
+process.once('SIGTERM', shutdown);
 
 // Live view: every progress call reaches in-process listeners at once, with no database in between.
 // Redrawn at most every 100 ms, and only on a terminal.
@@ -77,6 +95,9 @@ console.log(`${SCANS} scans at once, ${EXPERTS} experts each, ${PROGRESS_CALLS} 
 const ids = await queue.addBulk(Array.from({ length: SCANS }, (_, i) => ({ name: 'deep-scan', data: { repo: `acme/service-${i + 1}` } })));
 await worker.start();
 await allCompleted;
+if (stopping) await new Promise(() => {}); // shutdown() exits the process
+process.off('SIGINT', shutdown);
+process.off('SIGTERM', shutdown);
 await worker.stop();
 process.stdout.write('\n\n');
 

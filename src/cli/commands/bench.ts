@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_DATABASE_URL } from '../../index.ts';
+import { resolveConfig } from '../config.ts';
 import type { CommandContext } from '../command-context.ts';
+import { withExamples } from '../db-options.ts';
 
 /** What bench/spool-bench.ts exports (loaded at run time: the benchmark lives in bench/, not in the package). */
 interface SpoolBenchModule {
@@ -43,15 +45,15 @@ async function loadBench(): Promise<SpoolBenchModule> {
 
 /** `spool bench [--db URL] [--workload W]`: Spool's part of the benchmark alone, against any database. */
 export function benchCommand(ctx: CommandContext): Command {
-  return new Command('bench')
+  const command = new Command('bench')
     .description("run Spool's part of the benchmark (docs/BENCHMARKS.md) against a database: fresh files or schemas, removed after")
     .option('--db <url>', `database URL (default: SPOOL_DATABASE_URL, then ${DEFAULT_DATABASE_URL})`)
     .option('--workload <ids>', 'workloads to run, comma-separated: W1,W2,W3,W4,W5,W6,W7 (default all)')
     .option('--runs <n>', 'runs per figure (default 3, or 1 with --quick)', positiveInt)
     .option('--quick', 'small sizes, for a smoke test')
-    .option('--json', 'print the raw results as JSON')
-    .action(async (opts: { db?: string; workload?: string; runs?: number; quick?: boolean; json?: boolean }) => {
-      const url = opts.db ?? process.env.SPOOL_DATABASE_URL ?? DEFAULT_DATABASE_URL;
+    .option('--json', 'print the raw results as JSON');
+  return withExamples(command, ['spool bench --quick', 'spool bench --db postgres://postgres@127.0.0.1:5432/test --workload W3']).action(async (opts: { db?: string; workload?: string; runs?: number; quick?: boolean; json?: boolean }) => {
+      const { url } = resolveConfig({ flags: opts, env: ctx.env });
       const bench = await loadBench();
       const results = await bench.runSpoolBench({
         url,

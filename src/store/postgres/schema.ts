@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { type ExpectedIndex, indexesCreatedBy } from '../inspection.ts';
 import { countersMigration } from './counters.ts';
 
 /**
@@ -202,6 +203,11 @@ function splitLiveAndDone(S: string): string {
 
 /** How many migrations this version of Spool knows. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** The indexes the migrations create in `schema` (what `spool doctor` expects to find). */
+export function expectedIndexes(schema: string): ExpectedIndex[] {
+  return indexesCreatedBy(MIGRATIONS.map((m) => m(quoteIdent(schema))));
+}
 
 /**
  * Brings the schema up to date on one connection; safe to call from many processes at once.

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { type ExpectedIndex, indexesCreatedBy } from '../inspection.ts';
 
 /**
  * Migrations, applied in order on open; `PRAGMA user_version` records how many ran. Each runs inside
@@ -87,6 +88,14 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE spool_jobs ADD COLUMN trace_context TEXT;
   `,
 ];
+
+/** How many migrations this version of Spool knows. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** The indexes the migrations create (what `spool doctor` expects to find). */
+export function expectedIndexes(): ExpectedIndex[] {
+  return indexesCreatedBy(MIGRATIONS);
+}
 
 /** Brings the file's schema up to date; safe to call from many processes at once. */
 export function migrate(db: Database.Database): void {
