@@ -552,6 +552,7 @@ export function storeConformance(kind: string, factory: StoreFactory): void {
           { repo: 'a/b', n: 1 }, { repo: 'a/c' }, { repo: ['a/b'] }, { n: 1.0 }, { n: '1' }, { n: true }, { flag: true }, { flag: 1 },
           { x: null }, { y: 1 }, { tags: ['a', 'b'] }, { tags: 'a' }, { nested: { k: 2, z: 1 } }, { nested: { k: 3 } },
           { list: [{ id: 1, x: 2 }, { id: 3 }] }, { list: [{ id: 2 }] }, [1, 2], 'text', { s: 'it\'s "q" ü' }, { repo: 'a/b', tags: [] },
+          { w: '50%_off \\ C:\\path\nline\u0001', t: ['x', { deep: 'y' }] }, { w: '50Xoff' },
         ];
         const ids = await store.enqueue({ jobs: datas.map((d) => newJob({ dataJson: JSON.stringify(d) })), now: T0 });
         const find = async (data: Record<string, unknown>) => {
@@ -572,8 +573,11 @@ export function storeConformance(kind: string, factory: StoreFactory): void {
         assert.deepEqual(await find({ list: [{ id: 3 }, { id: 1 }] }), [14]);
         assert.deepEqual(await find({ s: 'it\'s "q" ü' }), [18]);
         assert.deepEqual(await find({ repo: 'a/b', n: 1 }), [0]);
-        assert.deepEqual((await find({})).length, 18, 'every object, not arrays or scalars');
+        assert.deepEqual((await find({})).length, 20, 'every object, not arrays or scalars');
         assert.deepEqual(await find({ nope: 1 }), []);
+        assert.deepEqual(await find({ w: '50%_off \\ C:\\path\nline\u0001' }), [20], 'LIKE wildcards, backslashes and escapes in values are literal');
+        assert.deepEqual(await find({ t: [{ deep: 'y' }] }), [20]);
+        assert.deepEqual(await find({ t: ['y'] }), [], 'a string inside an object element is not an element');
       });
 
       it('page with data examines at most `scan` ids a call; nextCursor goes on until every match is seen', async (store) => {

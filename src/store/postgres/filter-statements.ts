@@ -1,4 +1,5 @@
 import type { BulkOp, JobFilter } from '../store.ts';
+import { containedStrings, likeContaining } from '../data-prefilter.ts';
 import { countedCte, moves } from './counters.ts';
 import { GATE, JOB_COLUMNS, notifyCtes, ts } from './statements.ts';
 
@@ -37,7 +38,11 @@ function where(filter: JobFilter, p: Params, alias: string): string[] {
   const conds: string[] = [];
   if (filter.status !== undefined) conds.push(`${alias}.status = ${p.add(filter.status)}`);
   if (filter.name !== undefined) conds.push(`${alias}.name = ${p.add(filter.name)}`);
-  if (filter.data !== undefined) conds.push(`${alias}.data::jsonb @> ${p.add(JSON.stringify(filter.data))}::jsonb`);
+  if (filter.data !== undefined) {
+    // json is stored as text, so the substring test costs no parse; the jsonb test then decides exactly.
+    for (const str of containedStrings(filter.data)) conds.push(`${alias}.data::text LIKE ${p.add(likeContaining(str))}`);
+    conds.push(`${alias}.data::jsonb @> ${p.add(JSON.stringify(filter.data))}::jsonb`);
+  }
   return conds;
 }
 
@@ -46,23 +51,29 @@ const top = (t: Tables) => `greatest((SELECT max(id) FROM ${t.L}), (SELECT max(i
 
 /** A statement's name for a filter shape (the prepared plan is per shape). */
 export function shapeKey(kind: string, filter: JobFilter): string {
-  return `${kind}-${filter.status ?? 'any'}${filter.name !== undefined ? '-n' : ''}${filter.data !== undefined ? '-d' : ''}`;
+  const data = filter.data !== undefined ? `-d${containedStrings(filter.data).length}` : '';
+  return `${kind}-${filter.status ?? 'any'}${filter.name !== undefined ? '-n' : ''}${data}`;
 }
 
 /**
- * One page below the cursor (NULL: from the newest); with data, only ids in [hi - scan, hi). The LEFT JOIN
- * keeps one row (job columns NULL) when nothing matched, so the caller always learns `hi`.
+ * One page below the cursor (NULL: from the newest), walking the id-ordered indexes downwards and stopping at
+ * the limit; with data, only ids in [hi - scan, hi). A last row (job columns NULL) always carries `hi`, so the
+ * caller learns where the window ended even when nothing matched.
  */
 export function pageSql(filter: JobFilter, t: Tables, p: Params, cursor: string | null, limit: number, scan: number): string {
   const hi = `coalesce(${p.add(cursor)}::bigint, ${top(t)}, 1)`;
   const lim = p.add(limit);
-  const window = filter.data !== undefined ? ` AND j.id >= b.hi - ${p.add(scan)}::bigint` : '';
+  const window = filter.data !== undefined ? ` AND j.id >= (SELECT hi FROM b) - ${p.add(scan)}::bigint` : '';
   const conds = where(filter, p, 'j');
+  const columns = JOB_COLUMNS.map((c) => `j.${c}`).join(', ');
+  const table = tableOf(filter, t);
   return `
-  WITH b AS (SELECT ${hi} AS hi)
-  SELECT b.hi AS page_hi, ${JOB_COLUMNS.map((c) => `j.${c}`).join(', ')}
-    FROM b LEFT JOIN ${tableOf(filter, t)} j ON j.id < b.hi${window}${conds.map((c) => ` AND ${c}`).join('')}
-   ORDER BY j.id DESC NULLS LAST LIMIT ${lim}`;
+  WITH b AS MATERIALIZED (SELECT ${hi} AS hi)
+  (SELECT NULL::bigint AS page_hi, ${columns} FROM ${table} j
+    WHERE j.id < (SELECT hi FROM b)${window}${conds.map((c) => ` AND ${c}`).join('')}
+    ORDER BY j.id DESC LIMIT ${lim})
+  UNION ALL
+  SELECT b.hi, ${columns} FROM b LEFT JOIN ${table} j ON false`;
 }
 
 /** How many jobs match. */

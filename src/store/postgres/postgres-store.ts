@@ -223,9 +223,9 @@ export class PostgresStore implements Store {
   async page(p: PageParams): Promise<{ jobs: Job[]; nextCursor: string | null }> {
     const params = new Params();
     const text = pageSql(p.filter, this.tables(), params, p.cursor !== undefined && isRowId(p.cursor) ? p.cursor : null, p.limit, p.scan);
-    const rows = await this.run<JobRow & { page_hi: string }>('list', 'list jobs', { name: this.shaped(shapeKey('page', p.filter)), text }, params.values);
-    const hi = Number(rows[0]?.page_hi ?? 1);
-    const jobs = rows.filter((r) => r.id !== null).map(rowToJob);
+    const rows = await this.run<JobRow & { page_hi: string | null }>('list', 'list jobs', { name: this.shaped(shapeKey('page', p.filter)), text }, params.values);
+    const hi = Number(rows.at(-1)?.page_hi ?? 1);
+    const jobs = rows.filter((r) => r.id !== null).map(rowToJob).sort((a, b) => compareIds(b.id, a.id));
     if (jobs.length === p.limit) return { jobs, nextCursor: jobs.at(-1)!.id };
     const floor = hi - p.scan;
     return { jobs, nextCursor: p.filter.data !== undefined && floor > 1 ? String(floor) : null };

@@ -1,4 +1,5 @@
 import type { BulkOp, JobFilter } from '../store.ts';
+import { containedStrings } from '../data-prefilter.ts';
 import { containsCondition } from './data-filter.ts';
 
 /*
@@ -17,22 +18,33 @@ function where(filter: JobFilter, params: Record<string, unknown>, alias = 'spoo
     params.name = filter.name;
     conds.push(`${alias}.name = @name`);
   }
-  if (filter.data !== undefined) conds.push(containsCondition(filter.data, params, `${alias}.data`));
+  if (filter.data !== undefined) {
+    // A substring test on the stored text first (data-prefilter.ts), then the exact containment test.
+    containedStrings(filter.data).forEach((str, i) => {
+      params[`s${i}`] = str;
+      conds.push(`instr(${alias}.data, @s${i}) > 0`);
+    });
+    conds.push(containsCondition(filter.data, params, `${alias}.data`));
+  }
   return conds;
 }
 
 /**
- * One page below @cursor (NULL: from the newest). With data, only ids in [hi - @scan, hi) are examined; the
- * LEFT JOIN keeps one row (job columns NULL) when nothing matched, so the caller always learns `hi`.
+ * One page below @cursor (NULL: from the newest), walking the id (or status, or name) index downwards and
+ * stopping at @limit. With data, only ids in [hi - @scan, hi) are examined. A last row (job columns NULL: a
+ * LEFT JOIN on id 0, which no job has) always carries `hi`, so the caller learns where the window ended even when nothing matched.
  */
 export function pageSql(filter: JobFilter, params: Record<string, unknown>): string {
   const conds = where(filter, params, 'j');
-  const window = filter.data !== undefined ? ' AND j.id >= b.hi - @scan' : '';
+  const window = filter.data !== undefined ? ' AND j.id >= (SELECT hi FROM b) - @scan' : '';
   return `
   WITH b AS (SELECT coalesce(@cursor, (SELECT max(id) FROM spool_jobs) + 1, 1) AS hi)
-  SELECT b.hi AS page_hi, j.* FROM b LEFT JOIN spool_jobs AS j
-      ON j.id < b.hi${window}${conds.map((c) => ` AND ${c}`).join('')}
-   ORDER BY j.id DESC LIMIT @limit`;
+  SELECT * FROM (
+    SELECT NULL AS page_hi, j.* FROM spool_jobs AS j
+     WHERE j.id < (SELECT hi FROM b)${window}${conds.map((c) => ` AND ${c}`).join('')}
+     ORDER BY j.id DESC LIMIT @limit)
+  UNION ALL
+  SELECT b.hi, j.* FROM b LEFT JOIN spool_jobs AS j ON j.id = 0`;
 }
 
 /** How many jobs match (used with data: without it the counters answer). */

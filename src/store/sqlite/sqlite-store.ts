@@ -238,9 +238,9 @@ export class SqliteStore implements Store {
   async page(p: PageParams): Promise<{ jobs: Job[]; nextCursor: string | null }> {
     const params: Record<string, unknown> = { cursor: cursorOf(p.cursor), limit: p.limit, scan: p.scan };
     const sql = pageSql(p.filter, params);
-    const rows = this.run('list', 1, 'list jobs', () => this.prepared(sql).all(params) as (JobRow & { page_hi: number })[]);
-    const hi = rows[0]?.page_hi ?? 1;
-    const jobs = rows.filter((r) => r.id !== null).map(rowToJob);
+    const rows = this.run('list', 1, 'list jobs', () => this.prepared(sql).all(params) as (JobRow & { page_hi: number | null })[]);
+    const hi = rows.at(-1)?.page_hi ?? 1;
+    const jobs = rows.filter((r) => r.id !== null).map(rowToJob).sort((a, b) => compareIds(b.id, a.id));
     if (jobs.length === p.limit) return { jobs, nextCursor: jobs.at(-1)!.id };
     const floor = hi - p.scan;
     return { jobs, nextCursor: p.filter.data !== undefined && floor > 1 ? String(floor) : null };
