@@ -54,7 +54,8 @@ function median(values: number[]): number {
 
 /**
  * Runs every (system, variant, workload, case) `runs` times, each run on a fresh queue, one after another
- * (never two systems at once: they share 2 cores). A failing run is recorded and the rest go on.
+ * (never two systems at once: they share 2 cores). A failing run is recorded and the rest go on, also when
+ * the failure is an error a peer throws where nobody awaits it (an uncaught exception or rejection).
  */
 export async function runBenchmark(plan: BenchPlan): Promise<BenchResults> {
   const startedAt = new Date().toISOString();
@@ -83,26 +84,51 @@ export async function runBenchmark(plan: BenchPlan): Promise<BenchResults> {
 
   const bar = new ProgressBar(steps.length * plan.runs);
   const collected = new Map<string, { step: (typeof steps)[number]; sample: Sample; values: number[]; capped: number }>();
-  for (const step of steps) {
-    for (let run = 1; run <= plan.runs; run++) {
-      const label = `${step.adapter.id}/${step.variant.id} ${step.workload.id} ${step.caseId} run ${run}/${plan.runs}`;
-      bar.show(label);
-      try {
-        const samples = await step.workload.run({ adapter: step.adapter, variant: step.variant, sizes: plan.sizes, caseId: step.caseId });
-        for (const sample of samples) {
-          const key = [step.adapter.id, step.variant.id, step.workload.id, sample.case, sample.metric].join('\u0000');
-          const entry = collected.get(key) ?? { step, sample, values: [], capped: 0 };
-          entry.values.push(sample.value);
-          if (sample.capped) entry.capped++;
-          collected.set(key, entry);
+  // A peer's own error that nobody awaits (pg-boss threw `terminating connection` from its pool's 'error' event)
+  // would end the whole process. While the benchmark runs, such errors fail the run in progress instead, and
+  // one arriving between runs is recorded against the run before it.
+  let current: { label: string; fail: (error: unknown) => void } | undefined;
+  let last: { step: (typeof steps)[number]; run: number } | undefined;
+  const onStray = (error: unknown) => {
+    if (current) return current.fail(error);
+    const message = `after the run ended: ${(error as Error)?.stack ?? String(error)}`;
+    bar.note(`stray error ${message}`);
+    if (last) errors.push({ system: last.step.adapter.id, variant: last.step.variant.id, workload: last.step.workload.id, case: last.step.caseId, run: last.run, message });
+  };
+  process.on('uncaughtException', onStray);
+  process.on('unhandledRejection', onStray);
+  try {
+    for (const step of steps) {
+      for (let run = 1; run <= plan.runs; run++) {
+        const label = `${step.adapter.id}/${step.variant.id} ${step.workload.id} ${step.caseId} run ${run}/${plan.runs}`;
+        bar.show(label);
+        try {
+          const stray = new Promise<never>((_, reject) => (current = { label, fail: reject }));
+          const samples = await Promise.race([
+            step.workload.run({ adapter: step.adapter, variant: step.variant, sizes: plan.sizes, caseId: step.caseId }),
+            stray,
+          ]);
+          for (const sample of samples) {
+            const key = [step.adapter.id, step.variant.id, step.workload.id, sample.case, sample.metric].join('\u0000');
+            const entry = collected.get(key) ?? { step, sample, values: [], capped: 0 };
+            entry.values.push(sample.value);
+            if (sample.capped) entry.capped++;
+            collected.set(key, entry);
+          }
+        } catch (error) {
+          const message = (error as Error)?.stack ?? String(error);
+          bar.note(`error in ${label}: ${message}`);
+          errors.push({ system: step.adapter.id, variant: step.variant.id, workload: step.workload.id, case: step.caseId, run, message });
+        } finally {
+          current = undefined;
+          last = { step, run };
         }
-      } catch (error) {
-        const message = (error as Error).stack ?? String(error);
-        bar.note(`error in ${label}: ${message}`);
-        errors.push({ system: step.adapter.id, variant: step.variant.id, workload: step.workload.id, case: step.caseId, run, message });
+        bar.step(label);
       }
-      bar.step(label);
     }
+  } finally {
+    process.off('uncaughtException', onStray);
+    process.off('unhandledRejection', onStray);
   }
   bar.finish();
 

@@ -3,7 +3,7 @@
 // that claim and complete jobs on it, driven the way a worker would.
 //
 //   npx tsx bench/pg-layouts.ts [--url postgres://…] [--jobs 20000] [--batches 100,400,1000] [--reps 3]
-//                               [--only today,split] [--modes pipe,combined] [--prefill 0] [--explain]
+//                               [--only store,split] [--modes pipe,combined] [--prefill 0] [--explain] [--listen]
 //
 // Two drive modes, both on two connections:
 //   pipe      one connection claims batch k+1 while the other completes batch k (the floor's shape);
@@ -30,6 +30,7 @@ const { values: args } = parseArgs({
     prefill: { type: 'string', default: '0' },
     analyze: { type: 'boolean', default: false },
     explain: { type: 'boolean', default: false },
+    listen: { type: 'boolean', default: false },
   },
 });
 const URL_ = args.url!;
@@ -111,38 +112,57 @@ const plainClaim = (T: string, extra = '') => `
       ORDER BY priority DESC, run_at, id LIMIT $5 FOR UPDATE SKIP LOCKED))
   RETURNING ${RETURNED.split(', ').map((c) => `j.${c}`).join(', ')}`;
 
-/** Today's migration and the store's own statements (JSON recordsets, expired-lease CTE, NOTIFY). */
-const today: Candidate = {
-  id: 'today',
-  what: "today's schema (6 indexes) and the store's statements",
-  tables: ['jobs'],
-  async setup(c, schema) {
-    await migrate(c, schema);
-  },
-  fill: (c, S, n) => fillPlain(c, `${S}.jobs`, n),
-  async claim(c, S, limit) {
-    return todayClaim(c, S, [], limit);
-  },
-  async finish(c, S, jobs) {
-    const sql = statementsOf(S);
-    await c.query({ ...sql.finish, values: [outcomes(jobs), WORKER, Date.now()] });
-  },
-  both: (c, S, jobs, limit) => todayClaim(c, S, jobs, limit),
-};
+/**
+ * The store's own migration and statements (JSON recordsets, lease-expiry branch, NOTIFY, every column
+ * returned), optionally rewritten by `edit` to price one of those parts.
+ */
+function store(id: string, what: string, edit: (text: string) => string = (t) => t): Candidate {
+  const sql = (S: string) => statementsOf(S, edit);
+  return {
+    id,
+    what,
+    tables: ['jobs_live', 'jobs_done'],
+    async setup(c, schema) {
+      await migrate(c, schema);
+    },
+    fill: (c, S, n) => fillPlain(c, `${S}.jobs_live`, n),
+    claim: (c, S, limit) => storeClaim(c, sql(S), [], limit),
+    async finish(c, S, jobs) {
+      await c.query({ ...sql(S).finish, values: ['[]', WORKER, Date.now(), ...completions(jobs)] });
+    },
+    both: (c, S, jobs, limit) => storeClaim(c, sql(S), jobs, limit),
+    explain: (S, some) => {
+      const now = Date.now();
+      return [
+        ['claim', sql(S).claim.text, ['[]', WORKER, now, now + LEASE_MS, ['noop'], 400, [], [], []]],
+        ['finish', sql(S).finish.text, ['[]', WORKER, now, ...completions(some.map((id) => ({ id, name: 'noop', data: null })))]],
+      ];
+    },
+  };
+}
+const today = store('store', "the store's schema and statements");
+/** The payload is still built, but not sent. */
+const storeNoNotify = store('store-nonotify', 'the store, its NOTIFY not sent (payload still built)', (t) => t.replace(/pg_notify\('[^']+', /g, '('));
+/** No payload built, nothing sent: the change feed's whole cost. */
+const storeNoFeed = store('store-nofeed', 'the store without its change feed (no payload, no NOTIFY)', (t) =>
+  t.replace(/ev_groups AS \([\s\S]*?WHERE full_text IS NOT NULL\)/, 'note AS (SELECT 1 AS sent)'));
 
 const statementCache = new Map<string, ReturnType<typeof buildStatements>>();
-function statementsOf(S: string) {
+function statementsOf(S: string, edit: (text: string) => string = (t) => t) {
   const schema = S.slice(1, -1);
   let sql = statementCache.get(schema);
-  if (!sql) statementCache.set(schema, (sql = buildStatements(schema, channelName(schema))));
+  if (!sql) {
+    sql = buildStatements(schema, channelName(schema));
+    for (const key of ['claim', 'finish'] as const) sql[key] = { ...sql[key], text: edit(sql[key].text) };
+    statementCache.set(schema, sql);
+  }
   return sql;
 }
-const outcomes = (jobs: Claimed[]) =>
-  JSON.stringify(jobs.map((j) => ({ id: j.id, status: 'completed', result: 'null', progress: null, error: null, error_stack: null, run_at: null })));
-async function todayClaim(c: pg.Client, S: string, finish: Claimed[], limit: number): Promise<Claimed[]> {
-  const sql = statementsOf(S);
+/** Completions as the store sends them: ids, result texts, progress texts. */
+const completions = (jobs: Claimed[]) => [jobs.map((j) => j.id), jobs.map(() => 'null'), jobs.map(() => null)];
+async function storeClaim(c: pg.Client, sql: ReturnType<typeof buildStatements>, finish: Claimed[], limit: number): Promise<Claimed[]> {
   const now = Date.now();
-  const { rows } = await c.query({ ...sql.claim, values: [outcomes(finish), WORKER, now, now + LEASE_MS, ['noop'], limit] });
+  const { rows } = await c.query({ ...sql.claim, values: ['[]', WORKER, now, now + LEASE_MS, ['noop'], limit, ...completions(finish)] });
   return (rows as (Claimed & { fin: boolean })[]).filter((r) => !r.fin);
 }
 
@@ -303,6 +323,8 @@ function split(id: string, what: string, o: { partitioned: boolean; liveName: bo
 
 const CANDIDATES: Candidate[] = [
   today,
+  storeNoNotify,
+  storeNoFeed,
   plain,
   noLists,
   deleting,
@@ -331,6 +353,7 @@ async function runOnce(cand: Candidate, mode: Mode, batch: number): Promise<RunR
   const a = new pg.Client({ connectionString: URL_, options: '-c enable_bitmapscan=off' });
   const b = new pg.Client({ connectionString: URL_, options: '-c enable_bitmapscan=off' });
   await Promise.all([admin.connect(), a.connect(), b.connect()]);
+  let listener: pg.Client | undefined;
   try {
     await admin.query(`CREATE SCHEMA ${S}`);
     await cand.setup(admin, schema);
@@ -339,6 +362,13 @@ async function runOnce(cand: Candidate, mode: Mode, batch: number): Promise<RunR
     if (args.analyze) for (const t of cand.tables) await admin.query(`ANALYZE ${S}.${t}`);
     const pids = [(await a.query('SELECT pg_backend_pid() AS p')).rows[0].p, (await b.query('SELECT pg_backend_pid() AS p')).rows[0].p] as number[];
     const hasPgss = (await admin.query(`SELECT count(*)::int AS n FROM pg_extension WHERE extname = 'pg_stat_statements'`)).rows[0].n > 0;
+    // With --listen, a connection LISTENs on the store's channel during the drain, as a worker's feed does.
+    listener = args.listen ? new pg.Client({ connectionString: URL_ }) : undefined;
+    if (listener) {
+      await listener.connect();
+      listener.on('notification', () => {});
+      await listener.query(`LISTEN "${channelName(schema)}"`);
+    }
     // Warm the prepared statements (one empty claim each) before the clock starts.
     await cand.claim(a, S, 0);
     await cand.claim(b, S, 0);
@@ -398,7 +428,7 @@ async function runOnce(cand: Candidate, mode: Mode, batch: number): Promise<RunR
       statements,
     };
   } finally {
-    await Promise.all([a.end(), b.end()]);
+    await Promise.all([a.end(), b.end(), listener?.end()]);
     await admin.query(`DROP SCHEMA IF EXISTS ${S} CASCADE`);
     await admin.end();
   }
@@ -457,6 +487,7 @@ async function explainAll(): Promise<void> {
 }
 
 function pgLiteral(v: unknown): string {
+  if (v === null) return 'NULL';
   if (Array.isArray(v)) return `ARRAY[${v.map((x) => pgLiteral(x)).join(', ')}]${typeof v[0] === 'number' || /^\d+$/.test(String(v[0])) ? '::bigint[]' : '::text[]'}`;
   if (typeof v === 'number') return String(v);
   return `'${String(v).replace(/'/g, "''")}'`;

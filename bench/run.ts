@@ -2,7 +2,8 @@
  * npm run bench [-- --quick] [--only spool-sqlite,bullmq] [--workloads W1,W3] [--runs N] [--no-report]
  *
  * Runs the systems side by side, one at a time, each workload on a fresh queue, and writes
- * bench/results/<time>.json (raw numbers), docs/BENCHMARKS.md and docs/benchmarks.svg (from that JSON).
+ * bench/results/<time>.json (raw numbers), docs/BENCHMARKS.md and docs/benchmarks.svg (from that JSON);
+ * with --quick all three go to the untracked .tmp/bench/ instead.
  * Never part of `npm test`. Full sizes need a quiet machine: see docs/BENCHMARKS.md for the duration.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -52,13 +53,15 @@ const results = await runBenchmark({
   command: `npm run bench --${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}`,
 });
 
-const dir = new URL('./results/', import.meta.url);
+// A full run's numbers are kept (bench/results/, docs/); a quick run is a smoke test and writes only to the
+// untracked .tmp/bench/, so it never changes a file git tracks.
+const dir = values.quick ? new URL('../.tmp/bench/', import.meta.url) : new URL('./results/', import.meta.url);
 mkdirSync(dir, { recursive: true });
 const file = new URL(`${results.startedAt.replace(/[:.]/g, '-')}${results.quick ? '-quick' : ''}.json`, dir);
 writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
 process.stderr.write(`raw numbers: ${file.pathname}\n`);
 if (!values['no-report']) {
-  const written = writeReport(results);
+  const written = writeReport(results, values.quick ? dir : undefined);
   process.stderr.write(`report: ${written.join(', ')}\n`);
 }
 if (results.errors.length > 0) {

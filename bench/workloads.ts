@@ -17,6 +17,8 @@ export interface Sizes {
   listNames: number;
   listLimit: number;
   finishedRows: number; // W7
+  concurrentAdds: number; // W8
+  producers: number;
   /** A drain that has not finished by then stops and reports what it did (marked capped). */
   drainTimeoutMs: number;
   /**
@@ -40,6 +42,8 @@ export const FULL: Sizes = {
   listNames: 10,
   listLimit: 100,
   finishedRows: 1_000_000,
+  concurrentAdds: 20_000,
+  producers: 64,
   drainTimeoutMs: 60_000,
   latencyTimeoutMs: 300_000,
 };
@@ -52,6 +56,7 @@ export const QUICK: Sizes = {
   latencyJobs: 50,
   listAmong: 2_000,
   finishedRows: 20_000,
+  concurrentAdds: 2_000,
   drainTimeoutMs: 20_000,
   latencyTimeoutMs: 60_000,
 };
@@ -313,7 +318,11 @@ const w6: Workload = {
       const after = await s.traffic();
       times.sort((a, b) => a - b);
       const samples: Sample[] = [{ case: 'list', metric: 'time', unit: 'ms', value: (times[4]! + times[5]!) / 2 }];
-      if (before && after) {
+      const counted = !before && s.listTraffic ? await s.listTraffic(target, sizes.listLimit) : null;
+      if (counted) {
+        samples.push({ case: 'list', metric: 'statements', unit: 'statements', value: counted.statements });
+        if (counted.roundTrips !== null) samples.push({ case: 'list', metric: 'round trips', unit: 'round trips', value: counted.roundTrips });
+      } else if (before && after) {
         samples.push({ case: 'list', metric: 'statements', unit: 'statements', value: after.statements - before.statements });
         if (before.roundTrips !== null && after.roundTrips !== null) {
           samples.push({ case: 'list', metric: 'round trips', unit: 'round trips', value: after.roundTrips - before.roundTrips });
@@ -327,4 +336,23 @@ const w6: Workload = {
     }),
 };
 
-export const WORKLOADS: readonly Workload[] = [w1, w2, drainWorkload('W3'), w4, w5, w6, drainWorkload('W7')];
+const w8: Workload = {
+  id: 'W8',
+  title: 'Many producers: 64 concurrent producers in one process, each awaiting its own add()',
+  cases: () => ['producers'],
+  run: ({ adapter, variant, sizes }) =>
+    withSession(adapter, variant, false, async (s) => {
+      await s.add(NAME, { i: -1 }); // warm-up: connections, prepared statements, queue creation
+      let next = 0;
+      // What an HTTP app that enqueues per request does: every producer waits for its own job to be stored.
+      const producer = async () => {
+        for (let i = next++; i < sizes.concurrentAdds; i = next++) await s.add(NAME, { i });
+      };
+      const t0 = performance.now();
+      await Promise.all(Array.from({ length: sizes.producers }, producer));
+      const seconds = (performance.now() - t0) / 1000;
+      return [{ case: 'producers', metric: 'throughput', unit: 'jobs/s', value: sizes.concurrentAdds / seconds }];
+    }),
+};
+
+export const WORKLOADS: readonly Workload[] = [w1, w2, drainWorkload('W3'), w4, w5, w6, drainWorkload('W7'), w8];

@@ -42,8 +42,15 @@ export class JobStateError extends SpoolError {
 
 /** A database call failed; `cause` holds the driver's error, the message says which statement. */
 export class StoreError extends SpoolError {
-  constructor(message: string, options: { cause: unknown }) {
-    super('STORE', message, options);
+  /**
+   * True when the same call may succeed later (connection lost, server restarting, lock busy, disk full);
+   * false when the database refused what was sent (a value it cannot hold, a constraint): sending it again
+   * fails again.
+   */
+  readonly retryable: boolean;
+  constructor(message: string, options: { cause: unknown; retryable?: boolean }) {
+    super('STORE', message, { cause: options.cause });
+    this.retryable = options.retryable ?? true;
   }
 }
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ValidationError } from './errors.ts';
 import { QUEUE_EVENT_TYPES } from './events.ts';
 import { JOB_STATUSES, type TransactionClient } from './job.ts';
+import { textProblem } from './storable-text.ts';
 
 /**
  * One schema per input that crosses the public edge (library calls; the server and CLI reuse them).
@@ -21,6 +22,27 @@ const wholeCount = (what: string, min: number, max: number) =>
     .int(`must be a whole number`)
     .min(min, `must be at least ${min}`)
     .max(max, `must be at most ${max}`);
+
+/**
+ * Plain text both stores hold as given (no NUL byte, no lone surrogate); without this check PostgreSQL
+ * refused such a uniqueKey with a StoreError and SQLite wrote the job, mangled, then threw.
+ */
+const storableString = (what: string, max: number) =>
+  z
+    .string({ error: 'must be a string' })
+    .min(1, 'must not be empty')
+    .max(max, `must be at most ${max} characters`)
+    .superRefine((text, ctx) => {
+      const problem = textProblem(text);
+      if (problem) ctx.addIssue({ code: 'custom', message: `${problem}; send ${what} without it` });
+    });
+
+/**
+ * The dates both stores hold: SQLite any, PostgreSQL's timestamptz none before 4713 BC. Years 1 to 9999
+ * (ISO 8601's four digits) are far beyond any real schedule.
+ */
+const MIN_DATE = new Date('0001-01-01T00:00:00.000Z');
+const MAX_DATE = new Date('9999-12-31T23:59:59.999Z');
 
 /** Job names: what a handler map is keyed by, and what URLs and metrics labels carry. */
 export const jobNameSchema = z
@@ -57,11 +79,15 @@ export const jobOptionsSchema = z
   .strictObject({
     priority: wholeCount('the priority', -MAX_INT, MAX_INT).optional(),
     delay: wholeMs('the delay').optional(),
-    runAt: z.date({ error: 'must be a valid Date' }).optional(),
+    runAt: z
+      .date({ error: 'must be a valid Date' })
+      .min(MIN_DATE, 'must be on or after year 1 (0001-01-01T00:00:00Z)')
+      .max(MAX_DATE, 'must be on or before year 9999 (9999-12-31T23:59:59.999Z)')
+      .optional(),
     maxAttempts: wholeCount('the number of attempts', 1, 1000).optional(),
     backoff: backoffSchema.optional(),
     timeout: wholeMs('the attempt timeout', 1).optional(),
-    uniqueKey: z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(255, 'must be at most 255 characters').optional(),
+    uniqueKey: storableString('a key', 255).optional(),
     client: z
       .custom<TransactionClient>((v) => typeof (v as { query?: unknown } | null)?.query === 'function', {
         message: 'must be a pg Client or PoolClient inside your open transaction (PostgreSQL only)',
@@ -167,7 +193,7 @@ export const workerOptionsSchema = z.strictObject({
       error: "must be 'auto' or a whole number from 0 to 10000",
     })
     .optional(),
-  id: z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(200, 'must be at most 200 characters').optional(),
+  id: storableString('an id', 200).optional(),
 });
 
 /** Options of createBatchedProgressUpdater(). */

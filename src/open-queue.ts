@@ -17,7 +17,10 @@ export const DEFAULT_DATABASE_URL = 'sqlite:./spool.db';
 export interface OpenQueueOptions {
   /** `sqlite:./file.db`, `sqlite::memory:` or `postgres://…`; default SPOOL_DATABASE_URL, then sqlite:./spool.db. */
   url?: string;
-  /** PostgreSQL pool; a worker needs one or two connections whatever its concurrency. */
+  /**
+   * PostgreSQL pool (default 4). A worker has at most three statements in flight whatever its concurrency
+   * (claim, finish, tick): a pool of 2 serves it, the third statement waiting briefly (test/postgres.pool.test.ts).
+   */
   pool?: { max?: number };
   /** PostgreSQL schema holding Spool's tables; default 'spool'. */
   schema?: string;

@@ -45,14 +45,34 @@ export function createBatchedProgressUpdater(
     clearTimeout(timer);
     timer = undefined;
     if (!latest) return writing;
-    const { value } = latest;
+    const attempt = latest;
     latest = undefined;
     queued = 0;
-    // Writes are chained so they land in the order they were queued.
-    writing = writing.then(async () => {
-      await queue.updateProgress(id, value);
-    });
+    // Writes are chained so they land in the order they were queued; a failed write does not stop later ones.
+    writing = writing
+      .catch(() => {})
+      .then(async () => {
+        try {
+          await queue.updateProgress(id, attempt.value);
+        } catch (error) {
+          // Keep the value for the next flush, unless a newer one was queued meanwhile.
+          latest ??= attempt;
+          throw error;
+        }
+      });
     return writing;
+  };
+
+  // A flush nobody awaits (the timer, or a full batch): its failure is logged, and the value is kept, so the
+  // next flush() or close() tries it again and rejects to its caller if that fails too.
+  const flushUnawaited = () => {
+    flush().catch((error: unknown) => {
+      queue.logger.error(
+        `progress of job ${id} could not be written by createBatchedProgressUpdater (a flush nobody awaited): ${(error as Error)?.message ?? error}; ` +
+          'kept for the next flush() or close(), which rejects if it fails again',
+        { jobId: id },
+      );
+    });
   };
 
   return {
@@ -61,8 +81,8 @@ export function createBatchedProgressUpdater(
       toJsonText(progress, 'progress');
       latest = { value: progress };
       queued++;
-      if (queued >= maxBatchSize) void flush().catch(() => {});
-      else timer ??= setTimeout(() => void flush().catch(() => {}), flushInterval);
+      if (queued >= maxBatchSize) flushUnawaited();
+      else timer ??= setTimeout(flushUnawaited, flushInterval);
     },
     flush,
     async close() {

@@ -33,10 +33,11 @@ export function startAddSpan(names: string[], count: number): { carrier: string 
 }
 
 /**
- * Runs one attempt inside its span (the producer's context as parent, when the job carries one). `run`
- * resolves with whether the attempt failed and why.
+ * Runs one attempt inside its span (the producer's context as parent, when the job carries one). `failure`
+ * says what failed the attempt, from its result (undefined: it did not fail). When nothing records, `run()`'s
+ * own promise is returned, adding no step to the attempt.
  */
-export function inAttemptSpan<T extends { failed?: unknown }>(job: Job, workerId: string, run: () => Promise<T>): Promise<T> {
+export function inAttemptSpan<T>(job: Job, workerId: string, run: () => Promise<T>, failure: (result: T) => unknown): Promise<T> {
   const parent = job.traceContext ? propagation.extract(context.active(), job.traceContext) : context.active();
   const span = tracer.startSpan(
     `spool.run ${job.name}`,
@@ -58,7 +59,8 @@ export function inAttemptSpan<T extends { failed?: unknown }>(job: Job, workerId
     return run();
   }
   return context.with(trace.setSpan(parent, span), run).then((result) => {
-    if (result.failed !== undefined) fail(span, result.failed);
+    const failed = failure(result);
+    if (failed !== undefined) fail(span, failed);
     span.end();
     return result;
   });

@@ -145,3 +145,46 @@ test('a job whose last attempt died with its worker process goes to the dead-let
     await teardown(first);
   }
 });
+
+test('after a SIGKILL the jobs that run again are the ones in flight and those whose outcome still waited for its batch: at most one batch window', async (t) => {
+  const { url, log, queue, teardown } = await setup();
+  let first: LogWorker | undefined;
+  const concurrency = 25;
+  try {
+    const ids = await queue.addBulk(Array.from({ length: 3_000 }, (_, i) => ({ name: 'work', data: { i } })));
+    // Short jobs, many at once: outcomes are written in batches (5 ms windows, or carried by the next claim).
+    first = await startLogWorker({ url, log, workMs: 1, leaseMs: LEASE_MS, concurrency });
+    await waitFor(async () => (await queue.counts()).completed >= 800, 'many batches written', 30_000);
+    first.fixture.child.kill('SIGKILL');
+    assert.equal(await exitWithin(first), 'SIGKILL');
+
+    const atKill = [...(await queue.listJobs({ limit: 1000, status: 'completed' })), ...(await queue.listJobs({ limit: 1000, status: 'running' }))];
+    const lines = readLog(log);
+    const done = new Set(lines.filter((l) => l.event === 'done').map((l) => l.id));
+    const inFlight = new Set(lines.filter((l) => l.event === 'start' && !done.has(l.id)).map((l) => l.id));
+    const runningAtKill = new Set(atKill.filter((j) => j.status === 'running').map((j) => j.id));
+    // Handlers returned, outcome not yet committed: what the batch window costs.
+    const unwritten = new Set([...done].filter((id) => runningAtKill.has(id)));
+    // Outcomes per batch window: jobs completed by one statement share its completedAt.
+    const perBatch = new Map<number, number>();
+    for (const j of atKill) if (j.status === 'completed') perBatch.set(j.completedAt!.getTime(), (perBatch.get(j.completedAt!.getTime()) ?? 0) + 1);
+    const largestBatch = Math.max(...perBatch.values());
+
+    const rescuer = queue.worker({ work: (job) => void appendFileSync(log, `start ${job.id} ${process.pid}\n`) }, { concurrency: 25, leaseMs: LEASE_MS, pollMs: 50 });
+    await rescuer.start();
+    await waitFor(async () => (await queue.counts()).completed === ids.length, 'every job completed', 30_000);
+    await rescuer.stop();
+
+    const starts = new Map<string, number>();
+    for (const l of readLog(log)) if (l.event === 'start') starts.set(l.id, (starts.get(l.id) ?? 0) + 1);
+    const ranAgain = [...starts].filter(([, n]) => n > 1).map(([id]) => id);
+    t.diagnostic(`SIGKILL with ${inFlight.size} handlers in flight and ${unwritten.size} outcomes unwritten: ${ranAgain.length} jobs ran again; ${perBatch.size} batches before the kill, the largest ${largestBatch} outcomes`);
+    assert.deepEqual(ranAgain.sort(), [...new Set([...inFlight, ...unwritten])].sort(), 'what ran again is exactly what was in flight or unwritten');
+    assert.ok([...starts.values()].every((n) => n <= 2), 'nothing ran three times');
+    assert.ok(inFlight.size <= concurrency);
+    assert.ok(unwritten.size <= largestBatch, `${unwritten.size} unwritten outcomes, more than the largest batch written (${largestBatch})`);
+    assert.ok(ranAgain.length <= concurrency + largestBatch, `re-runs ${ranAgain.length} ≤ in flight (${concurrency}) + one batch window (${largestBatch})`);
+  } finally {
+    await teardown(first);
+  }
+});

@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -51,6 +52,48 @@ test('two worker processes on one file run 2,000 jobs, each exactly once, and bo
     const wrong = jobs.filter((j: Job) => j.status !== 'completed' || j.attempts !== 1 || j.processingBy !== workerOfPid.get(ranBy.get(j.id)![0]!));
     assert.deepEqual(wrong.map((j) => ({ id: j.id, status: j.status, attempts: j.attempts, processingBy: j.processingBy })), []);
   } finally {
+    await killAll(workers.map((w) => w.fixture));
+    await queue.close();
+    cleanup();
+  }
+});
+
+test('four worker processes on one file while another connection holds the write lock past their busy timeout: SQLITE_BUSY, recovered, each job once', async (t) => {
+  const { dir, cleanup } = tempDir();
+  const path = join(dir, 'spool.db');
+  const url = `sqlite:${path}`;
+  const logs = [0, 1, 2, 3].map((i) => join(dir, `w${i}.log`));
+  const queue = await openQueue({ url });
+  const workers: LogWorker[] = [];
+  const locker = new Database(path);
+  try {
+    // A 200 ms busy timeout: a write lock held longer surfaces as SQLITE_BUSY instead of a wait.
+    for (const log of logs) workers.push(await startLogWorker({ url, log, workMs: 2, concurrency: 4, busyMs: 200 }));
+    const ids = await queue.addBulk(Array.from({ length: 1_200 }, (_, i) => ({ name: 'work', data: { i } })));
+    for (let episode = 0; episode < 2; episode++) {
+      await waitFor(async () => (await queue.counts()).completed >= 300 * (episode + 1), 'the workers to get going', 60_000);
+      locker.exec('BEGIN IMMEDIATE');
+      await new Promise((r) => setTimeout(r, 1_000));
+      locker.exec('COMMIT');
+    }
+    await waitFor(async () => (await queue.counts()).completed === ids.length, 'every job completed', 90_000);
+    for (const w of workers) assert.equal(await w.fixture.stop(), 0, 'a worker process stops cleanly on SIGTERM');
+
+    const ran = new Map<string, number>();
+    for (const log of logs) for (const l of readLog(log)) if (l.event === 'done') ran.set(l.id, (ran.get(l.id) ?? 0) + 1);
+    assert.deepEqual([...ran].filter(([, n]) => n > 1), [], 'no job ran twice');
+    assert.equal(ran.size, ids.length, 'every job ran');
+    // Each fault is one 'could not' line, then quiet retries, then one 'works again' line: the lines alternate.
+    // (Under load, contention between the four can exceed the 200 ms busy timeout too: more episodes, same shape.)
+    const faultLines = workers.map((w) => w.fixture.stderr().split('\n').filter((l) => /could not|works again/.test(l)));
+    const errors = faultLines.map((lines) => lines.filter((l) => /could not/.test(l)));
+    t.diagnostic(`SQLITE_BUSY episodes per process: ${errors.map((e) => e.length).join(' / ')}; e.g. ${errors.flat()[0]?.slice(0, 160)}`);
+    assert.ok(errors.flat().some((l) => /database is locked/.test(l)), 'the held lock surfaced as SQLITE_BUSY');
+    for (const lines of faultLines) {
+      lines.forEach((line, i) => assert.match(line, i % 2 === 0 ? /could not/ : /works again/, `one line per fault, then one when it works again:\n${lines.join('\n')}`));
+    }
+  } finally {
+    locker.close();
     await killAll(workers.map((w) => w.fixture));
     await queue.close();
     cleanup();

@@ -17,7 +17,7 @@ test('twenty processes opening the same fresh schema at once: migrations run onc
     await Promise.all(openers.map((o) => o.waitForLine((l) => l === 'loaded', 'loaded', 60_000)));
     for (const o of openers) o.child.stdin!.write('go\n');
     const applied = await Promise.all(openers.map(async (o) => Number((await o.waitForLine((l) => l.startsWith('applied '), 'applied', 60_000)).split(' ')[1])));
-    const codes = await Promise.all(openers.map((o) => o.exited));
+    const codes = await Promise.all(openers.map((o) => o.exitWithin()));
 
     assert.deepEqual(codes, openers.map(() => 0));
     assert.deepEqual(openers.map((o) => o.stderr()).filter(Boolean), [], 'no process reported an error');
@@ -83,7 +83,7 @@ test('migration 2 carries every job of a one-table schema over to the live and f
       // The carried-over jobs behave: a pending one runs to completion, a failed one can be retried.
       const { jobs } = await store.claim({ names: ['pending'], limit: 5, workerId: 'w', leaseMs: 1000, now: T0 });
       assert.deepEqual(jobs.map((j) => j.id), [v1.pending]);
-      assert.deepEqual(await store.finish({ workerId: 'w', now: T0 + 1, outcomes: [{ id: v1.pending, status: 'completed', resultJson: '1' }] }), [v1.pending]);
+      assert.deepEqual(await store.finish({ workerId: 'w', now: T0 + 1, outcomes: [{ id: v1.pending, status: 'completed', resultJson: '1' }] }), { finished: [v1.pending], cancelled: [] });
       assert.equal((await store.transition({ id: v1.failed, op: 'retry', now: T0 }))!.status, 'pending');
       assert.deepEqual((await store.list({ limit: 3, offset: 0 })).map((j) => j.id), [fresh, v1.cancelled, v1.failed]);
     } finally {

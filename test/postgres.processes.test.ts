@@ -182,7 +182,7 @@ test('a process that only watches learns of jobs added, started, progressing, co
     assert.ok(saw('started', scan) && saw('started', broken), 'started');
     assert.ok(saw('progress', scan), 'progress written by the worker tick');
     assert.ok(!saw('failed', scan) && !saw('completed', broken));
-    assert.equal(await producer.exited, 0, producer.stderr());
+    assert.equal(await producer.exitWithin(), 0, producer.stderr());
     assert.equal(await worker.stop(), 0, worker.stderr());
   } finally {
     unwatch();

@@ -39,6 +39,11 @@ export interface Session {
   unfinished(name: string): Promise<number>;
   /** Lists the first `limit` jobs of `name` the way the system's users do; returns how many came back. */
   list(name: string, limit: number): Promise<number>;
+  /**
+   * Lists like list() once more and says what that sent, where the session's own traffic() cannot (it is not
+   * counting) and the listing is more than one query of the adapter's own: counted at the wire.
+   */
+  listTraffic?(name: string, limit: number): Promise<Traffic>;
   /** Puts `n` finished jobs of `name` into the store directly (not through the API), fast. */
   seedFinished(name: string, n: number): Promise<void>;
   /** Statements (Redis: write commands) and round trips so far; null when this session does not count. */

@@ -23,7 +23,7 @@ export const bullmq: Adapter = {
   id: 'bullmq',
   label: 'BullMQ (Redis)',
   store: 'redis',
-  workloads: ['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W7'],
+  workloads: ['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W7', 'W8'],
   variants: [{ id: 'default', settings: 'Queue/Worker defaults (completed jobs kept); concurrency as the workload sets it (its one speed setting)' }],
   counting: 'INFO commandstats deltas (server-wide; commands inside its Lua scripts included); "statements" = write commands per COMMAND INFO flags, round trips = all commands',
   notes: 'progress: job.updateProgress() (one write per call, its API); listing: one queue with the names as job names, queue.getJobs(["waiting"]) in pages of 100 filtered by name (BullMQ has no listing by name)',

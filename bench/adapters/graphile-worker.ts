@@ -19,7 +19,7 @@ export const graphileWorker: Adapter = {
   id: 'graphile-worker',
   label: 'graphile-worker',
   store: 'postgres',
-  workloads: ['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W7'],
+  workloads: ['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W7', 'W8'],
   variants: [
     { id: 'default', settings: 'run() defaults: no local queue, completion per job, pollInterval 2000 (LISTEN/NOTIFY wakes it)' },
     { id: 'fast', workloads: ['W3', 'W4', 'W5', 'W7'], settings: 'localQueue.size 500, completeJobBatchDelay 0 and failJobBatchDelay 0 (batched completion), per its performance guide' },

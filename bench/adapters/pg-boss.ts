@@ -15,7 +15,7 @@ export const pgBoss: Adapter = {
   id: 'pg-boss',
   label: 'pg-boss',
   store: 'postgres',
-  workloads: ['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W7'],
+  workloads: ['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W7', 'W8'],
   variants: [
     { id: 'default', settings: 'defaults: batchSize 1, pollingIntervalSeconds 2; one work() call per unit of concurrency' },
     { id: 'fast', workloads: ['W3', 'W4', 'W5', 'W7'], settings: 'batchSize 5000, pollingIntervalSeconds 0.5 (its minimum); one work() call per unit of concurrency' },

@@ -40,8 +40,11 @@ export interface Store {
    */
   tick(p: TickParams): Promise<TickResult>;
 
-  /** Writes a batch of outcomes of jobs held by `workerId`; returns the ids it applied (held ones only). */
-  finish(p: { workerId: string; now: number; outcomes: Outcome[] }): Promise<string[]>;
+  /**
+   * Writes a batch of outcomes of jobs held by `workerId` (held ones only). A 'retry' or 'released' outcome of
+   * a job whose cancel was requested ends it cancelled instead (the request wins over running it again).
+   */
+  finish(p: { workerId: string; now: number; outcomes: Outcome[] }): Promise<FinishResult>;
 
   /** Writes progress of jobs still pending or running, one statement; returns the ids written. */
   setProgress(p: { updates: { id: string; json: string }[] }): Promise<string[]>;
@@ -195,11 +198,17 @@ export interface ClaimParams {
   finish?: Outcome[];
 }
 
-export interface ClaimResult {
+export interface ClaimResult extends FinishResult {
   /** The jobs now held by the worker, in claim order. */
   jobs: Job[];
-  /** Ids of `finish` outcomes that applied (the worker still held the job). */
+}
+
+/** What a batch of outcomes did. */
+export interface FinishResult {
+  /** Ids of outcomes that applied (the worker still held the job). */
   finished: string[];
+  /** Ids among `finished` of 'retry' or 'released' outcomes stored as cancelled: a cancel had been requested. */
+  cancelled: string[];
 }
 
 export interface TickParams {

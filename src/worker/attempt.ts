@@ -3,6 +3,7 @@ import type { Clock } from '../clock.ts';
 import { SpoolError } from '../errors.ts';
 import type { Job } from '../job.ts';
 import { toJsonText } from '../json-payload.ts';
+import { storableText } from '../storable-text.ts';
 import type { Outcome } from '../store/store.ts';
 
 /** What a handler gets besides its job. */
@@ -56,6 +57,7 @@ export class Attempt {
   private controller: AbortController | undefined;
   private abortReason: AttemptAbort | undefined;
   private settleEarly: ((abort: AttemptAbort) => void) | undefined;
+  private handlerBusy = false;
 
   constructor(readonly job: Job) {}
 
@@ -68,12 +70,23 @@ export class Attempt {
     return this.controller.signal;
   }
 
-  /** Aborts the attempt (once; the first reason wins) and settles it at once, whatever the handler does. */
+  /** True from the handler's call until its promise settles (it may outlive the attempt: see abort()). */
+  get handlerRunning(): boolean {
+    return this.handlerBusy;
+  }
+
+  /**
+   * Aborts the attempt (once; the first reason wins): the handler's signal fires with `abort` as its reason.
+   * A timeout, cancel or lost lease settles the attempt at once, whatever the handler does (a handler that
+   * ignores its signal runs on, detached). A shutdown does not: the attempt, and so its slot and its lease,
+   * last until the handler returns, so no other worker runs the job while this one still runs it; it then
+   * settles as aborted by the shutdown, whatever the handler returned.
+   */
   abort(abort: AttemptAbort): void {
     if (this.abortReason) return;
     this.abortReason = abort;
     this.controller?.abort(abort);
-    this.settleEarly?.(abort);
+    if (abort.reason !== 'shutdown') this.settleEarly?.(abort);
   }
 
   /** Runs the handler; settles on return, throw, or abort, whichever comes first. */
@@ -87,6 +100,11 @@ export class Attempt {
         clearTimeout(timer);
         resolve(settlement);
       };
+      // After a shutdown abort the handler's own ending settles the attempt, as aborted.
+      const ended = (settlement: Settlement) => {
+        this.handlerBusy = false;
+        finish(this.abortReason ? { kind: 'aborted', abort: this.abortReason } : settlement);
+      };
       this.settleEarly = (abort) => finish({ kind: 'aborted', abort });
       if (this.abortReason) return finish({ kind: 'aborted', abort: this.abortReason });
       if (this.job.timeout !== null) {
@@ -94,14 +112,15 @@ export class Attempt {
         timer = setTimeout(() => this.abort(new AttemptAbort('timeout', `attempt timed out after ${ms} ms (timeout option)`)), ms);
       }
       let result: unknown;
+      this.handlerBusy = true;
       try {
         result = handler(this.job, ctx);
       } catch (error) {
-        return finish({ kind: 'threw', error });
+        return ended({ kind: 'threw', error });
       }
       Promise.resolve(result).then(
-        (value) => finish({ kind: 'returned', value }),
-        (error: unknown) => finish({ kind: 'threw', error }),
+        (value) => ended({ kind: 'returned', value }),
+        (error: unknown) => ended({ kind: 'threw', error }),
       );
     });
   }
@@ -154,9 +173,26 @@ function failure(job: Job, base: { id: string; progressJson?: string }, error: u
   return { ...base, status: 'failed', error: message, errorStack: stack };
 }
 
-/** A thrown value's message and stack, whatever was thrown. */
+/**
+ * A thrown value's message and stack, whatever was thrown (an Error, a string, an object, a circular one, a
+ * Proxy whose every getter throws), as text both stores hold: NUL bytes and lone surrogates become U+FFFD.
+ * A message or stack that could not be stored made PostgreSQL refuse the whole batch of outcomes it was in.
+ */
 export function describeError(error: unknown): { message: string; stack: string | null } {
-  if (error instanceof Error) return { message: error.message || error.name, stack: error.stack ?? null };
+  let described: { message: string; stack: string | null };
+  try {
+    described = describeRaw(error);
+  } catch {
+    described = { message: 'non-Error thrown (it could not be turned into text)', stack: null };
+  }
+  return { message: storableText(described.message), stack: described.stack === null ? null : storableText(described.stack) };
+}
+
+function describeRaw(error: unknown): { message: string; stack: string | null } {
+  if (error instanceof Error) {
+    const stack = error.stack;
+    return { message: String(error.message || error.name), stack: typeof stack === 'string' ? stack : null };
+  }
   if (typeof error === 'string') return { message: error, stack: null };
   try {
     return { message: `non-Error thrown: ${JSON.stringify(error)}`, stack: null };

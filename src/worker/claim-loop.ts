@@ -1,20 +1,28 @@
 import type { Clock } from '../clock.ts';
+import { StoreError } from '../errors.ts';
+import type { FaultReporter } from '../fault-reporter.ts';
 import type { Logger } from '../logger.ts';
 import type { Outcome, Store } from '../store/store.ts';
 import type { HeldJobs } from './held-jobs.ts';
 import type { JobRunner } from './job-runner.ts';
-import { FLUSH_BATCH, type OutcomeBatcher } from './outcome-batcher.ts';
+import { FLUSH_BATCH, MAX_UNCONFIRMED, type OutcomeBatcher } from './outcome-batcher.ts';
 import type { Waker } from './waker.ts';
 import type { WorkerConfig } from './worker-options.ts';
 import type { WorkerStats } from './worker-stats.ts';
 
-/** Jobs faster than this on average are prefetched and completed in batches. */
-const SHORT_JOB_MS = 20;
 /**
- * Claimed jobs a worker holds for short jobs. Store-only cycle of claim + finish per transaction: batches of
- * 100 → 74.8k jobs/s, 200 → 81.9k, 500 → 92.0k (.tmp/cycle.ts).
+ * How far ahead a worker claims: the jobs it can start within this window at its measured job time. Two
+ * workers of concurrency 4 over 300 jobs of 20 ms then hold 4 + 5 each (5 ms jobs: 4 + 20), so the second
+ * worker to wake gets its share: 150 / 150 and 152 / 148 where a fixed prefetch of 400 for jobs under 20 ms
+ * let the first take nearly all (4 / 296 on PostgreSQL, 300 / 0 on SQLite; test/fair-share.test.ts). A
+ * 50 ms window still split 5 ms jobs 198 / 102 on SQLite. No-op jobs claim and complete PREFETCH_MAX at a time.
  */
-const PREFETCH_SHORT = 400;
+const PREFETCH_WINDOW_MS = 25;
+/**
+ * Claimed jobs a worker holds at most beyond its running ones. Store-only cycle of claim + finish per
+ * transaction: batches of 100 → 74.8k jobs/s, 200 → 81.9k, 500 → 92.0k (.tmp/cycle.ts).
+ */
+const PREFETCH_MAX = 400;
 
 /** What the claim loop needs from its worker. */
 export interface ClaimLoopDeps {
@@ -22,6 +30,8 @@ export interface ClaimLoopDeps {
   clock: Clock;
   logger: Logger;
   stats: WorkerStats;
+  /** Where store failures are reported: once per streak, not once per retry. */
+  health: FaultReporter;
   /** False once the worker stops: it claims nothing more, writes what is left and returns. */
   isRunning(): boolean;
 }
@@ -83,12 +93,18 @@ export class ClaimLoop {
       const backingOff = performance.now() < this.retryAt;
       const prefetch = this.prefetchSize();
       const room = settings.concurrency + prefetch - held.size;
-      const wantClaim = claiming && !this.drained && room > 0 && held.buffer.length <= prefetch / 2;
+      // Claims pause while too many outcomes wait unwritten: a crash would run all of them again.
+      const wantClaim = claiming && !this.drained && room > 0 && held.buffer.length <= prefetch / 2 && batcher.unconfirmed < MAX_UNCONFIRMED;
       // In parallel mode outcomes go as soon as no finish is on the wire: those that settle meanwhile
       // make the next batch. Otherwise they wait (briefly) to travel with a claim or with company.
       const wantFlush =
         batcher.waiting > 0 &&
         (store.parallel || !claiming || prefetch === 0 || batcher.waiting >= FLUSH_BATCH || performance.now() >= batcher.flushBy);
+      // Parts of a refused batch go first, alone (never carried by a claim), until the refused outcome is found.
+      if (!backingOff && batcher.suspect > 0 && !this.finishInFlight) {
+        this.finishInFlight = this.finishOnly(batcher.takeSuspect());
+        continue;
+      }
       if (!backingOff && wantClaim && !this.claimInFlight) {
         const carry = !store.parallel && !this.finishInFlight;
         this.claimInFlight = this.claimAndFinish(room, carry ? batcher.take() : []);
@@ -99,7 +115,9 @@ export class ClaimLoop {
         continue;
       }
       const inFlight = this.claimInFlight !== undefined || this.finishInFlight !== undefined;
-      const settledDown = held.attempts.size === 0 && held.buffer.length === 0 && batcher.waiting === 0;
+      // Reserved slots count: a job an add() is handing over may still arrive, already claimed by this worker,
+      // and must be released (written) before the loop ends, or it would stay running under a stopped worker.
+      const settledDown = held.size === 0 && batcher.waiting === 0 && batcher.suspect === 0;
       if (!claiming && !inFlight && (settledDown || this.gaveUp)) return;
       const untilFlush = batcher.waiting > 0 ? Math.max(0, batcher.flushBy - performance.now()) : undefined;
       const untilRetry = backingOff ? this.retryAt - performance.now() : undefined;
@@ -116,7 +134,7 @@ export class ClaimLoop {
     const seq = this.wakeSeq;
     const { config, clock, stats } = this.deps;
     try {
-      const { jobs, finished } = await this.store.claim({
+      const { jobs, ...written } = await this.store.claim({
         names: config.names,
         limit,
         workerId: config.id,
@@ -125,10 +143,12 @@ export class ClaimLoop {
         finish: outcomes,
       });
       this.failures = 0;
+      this.deps.health.succeeded('claim');
+      if (outcomes.length > 0) this.deps.health.succeeded('finish');
       stats.claims++;
       // A wake-up that arrived during this claim wins over its short answer.
       this.drained = jobs.length < limit && this.wakeSeq === seq;
-      this.batcher.written(outcomes, finished);
+      this.batcher.written(outcomes, written);
       this.held.buffer.push(...jobs);
       this.runner.startBuffered();
     } catch (error) {
@@ -142,9 +162,10 @@ export class ClaimLoop {
   /** One round trip: write `outcomes`. */
   private async finishOnly(outcomes: Outcome[]): Promise<void> {
     try {
-      const finished = await this.store.finish({ workerId: this.deps.config.id, now: this.deps.clock.now(), outcomes });
+      const written = await this.store.finish({ workerId: this.deps.config.id, now: this.deps.clock.now(), outcomes });
       this.failures = 0;
-      this.batcher.written(outcomes, finished);
+      this.deps.health.succeeded('finish');
+      this.batcher.written(outcomes, written);
     } catch (error) {
       this.storeFailed(error, outcomes, 'finish jobs');
     } finally {
@@ -153,13 +174,19 @@ export class ClaimLoop {
     }
   }
 
-  /** Keeps unwritten outcomes for the next try and backs off; while stopping, gives up after three tries. */
+  /**
+   * A store call failed. If the database refused the outcomes it carried (StoreError.retryable false), they
+   * are narrowed down at once to the one it refuses, so one bad outcome never blocks its batch. Otherwise
+   * they are kept for the next try after a back-off; while stopping, the worker gives up after three tries.
+   */
   private storeFailed(error: unknown, outcomes: Outcome[], what: string): void {
     const { config, logger } = this.deps;
+    if (error instanceof StoreError && !error.retryable && outcomes.length > 0) return this.isolate(error, outcomes);
     this.failures++;
     this.batcher.putBack(outcomes);
     this.retryAt = performance.now() + Math.min(100 * 2 ** this.failures, 5_000);
-    logger.error(`worker ${config.id} could not ${what} (attempt ${this.failures}): ${(error as Error).message}`);
+    // Keys tell the calls apart: a claim going through says nothing of a finish that keeps failing.
+    this.deps.health.failed(what === 'finish jobs' ? 'finish' : 'claim', what, error);
     if (!this.deps.isRunning() && this.failures >= 3) {
       // The leases run out and another worker runs these jobs again: at-least-once still holds.
       logger.error(`worker ${config.id} gave up writing ${this.batcher.waiting} outcomes while stopping`);
@@ -170,10 +197,37 @@ export class ClaimLoop {
     }
   }
 
-  /** How many claimed jobs to hold beyond the running ones. */
+  /** Splits a refused batch in halves, or, for a single refused outcome, falls back to its plain form. */
+  private isolate(error: StoreError, outcomes: Outcome[]): void {
+    const { config, logger } = this.deps;
+    const reason = ((error.cause as Error | undefined)?.message ?? error.message).slice(0, 500);
+    if (outcomes.length > 1) {
+      // One line per refused batch: its halves, refused in turn, are narrowed down quietly.
+      if (this.batcher.suspect === 0) {
+        logger.error(`worker ${config.id}: the database refused a batch of ${outcomes.length} outcomes (${reason}); writing it in halves to find the one it refuses`);
+      }
+      this.batcher.isolate(outcomes);
+      return;
+    }
+    const outcome = outcomes[0]!;
+    const plain = this.batcher.lastResort(outcome, reason);
+    if (plain) {
+      logger.error(`worker ${config.id}: the database refused the outcome of job ${outcome.id} (${outcome.status}: ${reason}); storing it as ${plain.status}, without the handler's result, progress or error text`);
+    } else {
+      logger.error(`worker ${config.id}: the database refused even the plain outcome of job ${outcome.id} (${reason}); leaving it: its lease runs out and it runs again, up to maxAttempts`);
+    }
+  }
+
+  /**
+   * How many claimed jobs to hold beyond the running ones: what the slots start within PREFETCH_WINDOW_MS at
+   * the mean job time measured so far (none before the first job ends), at most max(PREFETCH_MAX, 2 × slots).
+   */
   private prefetchSize(): number {
     const { prefetch, concurrency } = this.deps.config.settings;
     if (prefetch !== 'auto') return prefetch;
-    return this.runner.meanRunMs < SHORT_JOB_MS ? Math.max(PREFETCH_SHORT, 2 * concurrency) : 0;
+    const mean = this.runner.meanRunMs;
+    if (!Number.isFinite(mean)) return 0;
+    const cap = Math.max(PREFETCH_MAX, 2 * concurrency);
+    return mean <= 0 ? cap : Math.min(cap, Math.floor((concurrency * PREFETCH_WINDOW_MS) / mean));
   }
 }

@@ -1,18 +1,23 @@
 import type { Clock } from '../clock.ts';
 import type { QueueEvents } from '../events.ts';
 import type { Job } from '../job.ts';
+import type { Logger } from '../logger.ts';
 import { toJsonText } from '../json-payload.ts';
-import { Attempt, decideOutcome, type Handler, type JobContext, type Settlement } from './attempt.ts';
+import { Attempt, type AttemptAbort, decideOutcome, type Handler, type JobContext, type Settlement } from './attempt.ts';
 import { inAttemptSpan } from '../tracing.ts';
 import type { HeldJobs } from './held-jobs.ts';
 import type { OutcomeBatcher } from './outcome-batcher.ts';
 import type { WorkerConfig } from './worker-options.ts';
 import type { WorkerStats } from './worker-stats.ts';
 
+/** How long a handler may outlive the abort of its attempt before the worker says it ignores its signal. */
+export const IGNORED_ABORT_MS = 1_000;
+
 /** What the runner needs from its worker. */
 export interface JobRunnerDeps {
   config: WorkerConfig;
   clock: Clock;
+  logger: Logger;
   events: QueueEvents;
   stats: WorkerStats;
   maxPayloadBytes: number;
@@ -84,10 +89,9 @@ export class JobRunner {
     };
     const handler = deps.config.handlers[job.name] as Handler;
     const began = performance.now();
-    void inAttemptSpan(job, deps.config.id, () =>
-      attempt.run(handler, ctx).then((settlement) => Object.assign(settlement, { failed: failureOf(settlement) })),
-    ).then((settlement) => {
+    void inAttemptSpan(job, deps.config.id, () => attempt.run(handler, ctx), failureOf).then((settlement) => {
       held.attempts.delete(job.id);
+      if (settlement.kind === 'aborted' && attempt.handlerRunning) this.watchDetached(attempt, settlement.abort);
       const ran = performance.now() - began;
       this.meanRunMs = Number.isFinite(this.meanRunMs) ? this.meanRunMs * 0.9 + ran * 0.1 : ran;
       const progressJson = attempt.dirtyProgress ?? attempt.sendingProgress;
@@ -97,6 +101,22 @@ export class JobRunner {
       if (held.attempts.size === 0) this.idle?.resolve();
       deps.nudge();
     });
+  }
+
+  /**
+   * A timeout or cancel ended the attempt while its handler still runs. If it is still running a second
+   * later it ignores its signal: say so once, since a retry of the job may start while it runs.
+   */
+  private watchDetached(attempt: Attempt, abort: AttemptAbort): void {
+    const timer = setTimeout(() => {
+      if (!attempt.handlerRunning) return;
+      this.deps.logger.warn(
+        `worker ${this.deps.config.id}: the handler of job ${attempt.job.id} still runs ${IGNORED_ABORT_MS} ms after its signal aborted ` +
+          `(${abort.reason}); its attempt has ended, so the job may run again while this handler runs. Make handlers honour ctx.signal.`,
+        { jobId: attempt.job.id, reason: abort.reason },
+      );
+    }, IGNORED_ABORT_MS);
+    timer.unref();
   }
 
   /** ctx.progress(): kept in memory for the next tick, announced in-process at once. */

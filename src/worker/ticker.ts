@@ -1,4 +1,6 @@
 import type { Clock } from '../clock.ts';
+import { StoreError } from '../errors.ts';
+import type { FaultReporter } from '../fault-reporter.ts';
 import type { Logger } from '../logger.ts';
 import type { Store } from '../store/store.ts';
 import type { HeldJobs } from './held-jobs.ts';
@@ -11,6 +13,8 @@ export interface TickerDeps {
   clock: Clock;
   logger: Logger;
   stats: WorkerStats;
+  /** Where store failures are reported: once per streak, not once per tick. */
+  health: FaultReporter;
   /** The store says a cancel was requested for this held job. */
   onCancel(id: string): void;
   /** The store says the worker no longer holds this job (deleted, or its lease taken over). */
@@ -61,17 +65,23 @@ export class Ticker {
         progress,
       });
       deps.stats.ticks++;
+      deps.health.succeeded('tick');
       for (const a of attempts) a.sendingProgress = undefined;
       for (const id of cancelled) deps.onCancel(id);
       for (const id of lost) deps.onLost(id);
     } catch (error) {
+      for (const a of attempts) a.sendingProgress = undefined;
+      if (error instanceof StoreError && !error.retryable && progress.length > 0) {
+        // The database refused the progress it carried: sent again it would be refused again, and no lease
+        // would ever be extended. Drop it; the next tick extends the leases (and carries newer progress).
+        deps.logger.error(`worker ${deps.workerId}: the database refused the progress of jobs ${progress.map((p) => p.id).join(', ')} (${(error.cause as Error | undefined)?.message ?? error.message}); dropped it`);
+        return;
+      }
       // Keep the progress for the next tick, unless newer progress arrived meanwhile.
       const sent = new Map(progress.map((p) => [p.id, p.json]));
-      for (const a of attempts) {
-        if (a.dirtyProgress === undefined && sent.has(a.job.id)) a.dirtyProgress = sent.get(a.job.id);
-        a.sendingProgress = undefined;
-      }
-      deps.logger.warn(`worker ${deps.workerId} tick failed; leases are extended at the next one: ${(error as Error).message}`);
+      for (const a of attempts) if (a.dirtyProgress === undefined && sent.has(a.job.id)) a.dirtyProgress = sent.get(a.job.id);
+      // Not retried as such: with no job held there is no next tick, so any other success ends the fault.
+      deps.health.failed('tick', 'extend its leases (tick; tried again at the next one)', error, { retried: false });
     } finally {
       this.ticking = false;
     }

@@ -7,7 +7,10 @@ import type { JobContext } from './attempt.ts';
 
 /** Options of queue.worker(). */
 export interface WorkerOptions {
-  /** Jobs run at once; default 1. The worker still needs one or two connections whatever this is. */
+  /**
+   * Jobs run at once; default 1. Whatever this is, the worker has at most three statements in flight (its
+   * claim, its finish and its tick): on a PostgreSQL pool of 2 the third waits for a connection.
+   */
   concurrency?: number;
   /** How often the tick writes progress and extends leases; default 1,000 ms. */
   progressFlushMs?: number;
@@ -15,11 +18,16 @@ export interface WorkerOptions {
   leaseMs?: number;
   /** How often an idle worker looks for jobs added by other processes or coming due; default 1,000 ms. */
   pollMs?: number;
-  /** How long stop() lets running jobs finish before releasing them; default 10,000 ms. */
+  /**
+   * How long stop() lets running jobs finish before aborting them (signal reason 'shutdown'); default 10,000 ms.
+   * An aborted job is released once its handler returns; until then it keeps its lease (docs/RELIABILITY.md).
+   */
   graceMs?: number;
   /**
    * Claimed jobs a worker may hold beyond its running ones, so short jobs are claimed and completed in
-   * batches. Default 'auto': none while jobs take 20 ms or more on average, else max(400, 2 × concurrency).
+   * batches. Default 'auto': what its slots start within 25 ms at the mean job time measured so far
+   * (concurrency × 25 / mean ms; none before the first job ends), at most max(400, 2 × concurrency). So
+   * workers in several processes share a backlog fairly, and no-op jobs still go 400 at a time.
    * Held jobs are leased (and show as running) until they start.
    */
   prefetch?: number | 'auto';

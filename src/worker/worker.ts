@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.ts';
 import { ValidationError } from '../errors.ts';
+import { FaultReporter } from '../fault-reporter.ts';
 import type { QueueEvents } from '../events.ts';
 import type { Job } from '../job.ts';
 import type { Logger } from '../logger.ts';
@@ -7,7 +8,8 @@ import type { FeedEvent, Store } from '../store/store.ts';
 import { AttemptAbort } from './attempt.ts';
 import { ClaimLoop } from './claim-loop.ts';
 import { HeldJobs } from './held-jobs.ts';
-import { JobRunner } from './job-runner.ts';
+import { IGNORED_ABORT_MS, JobRunner } from './job-runner.ts';
+import type { LocalAdds } from './local-adds.ts';
 import type { LocalSignals } from './local-signals.ts';
 import { OutcomeBatcher } from './outcome-batcher.ts';
 import { Ticker } from './ticker.ts';
@@ -21,6 +23,8 @@ export interface WorkerDeps {
   logger: Logger;
   events: QueueEvents;
   signals: LocalSignals;
+  /** Jobs this process added: their 'added' events on the change feed are echoes, already announced. */
+  localAdds: LocalAdds;
   maxPayloadBytes: number;
   onStopped: (worker: Worker) => void;
 }
@@ -60,14 +64,15 @@ export class Worker {
     this.id = this.config.id;
     const { clock, logger, events } = deps;
     const isRunning = () => this.state === 'running';
+    const health = new FaultReporter(logger, `worker ${this.id}`);
     const nudge = () => this.waker.nudge();
     this.batcher = new OutcomeBatcher({ clock, events, stats: this.counters, onRetry: (runAt) => this.loop.wakeAt(runAt), nudge });
     this.runner = new JobRunner(this.held, {
-      config: this.config, clock, events, stats: this.counters, maxPayloadBytes: deps.maxPayloadBytes, batcher: this.batcher, isRunning, nudge,
+      config: this.config, clock, logger, events, stats: this.counters, maxPayloadBytes: deps.maxPayloadBytes, batcher: this.batcher, isRunning, nudge,
     });
-    this.loop = new ClaimLoop(store, this.held, this.batcher, this.runner, this.waker, { config: this.config, clock, logger, stats: this.counters, isRunning });
+    this.loop = new ClaimLoop(store, this.held, this.batcher, this.runner, this.waker, { config: this.config, clock, logger, stats: this.counters, health, isRunning });
     this.ticker = new Ticker(store, this.held, {
-      workerId: this.id, leaseMs: this.config.settings.leaseMs, clock, logger, stats: this.counters, onCancel: this.onCancel, onLost: this.onDelete,
+      workerId: this.id, leaseMs: this.config.settings.leaseMs, clock, logger, stats: this.counters, health, onCancel: this.onCancel, onLost: this.onDelete,
     });
   }
 
@@ -86,8 +91,11 @@ export class Worker {
   }
 
   /**
-   * Graceful stop: claims nothing more, lets running jobs finish for up to graceMs, then aborts the rest
-   * (signal reason 'shutdown') and releases them to pending without spending their attempt.
+   * Graceful stop: claims nothing more, releases prefetched jobs, lets running jobs finish for up to graceMs,
+   * then aborts the rest (signal reason 'shutdown') and releases each to pending, without spending its
+   * attempt, once its handler returns. A handler that ignores its signal keeps its job's lease until it
+   * returns (so no other worker runs the job meanwhile), stop() waits for it, and the worker logs one error
+   * line naming the jobs after 1 s.
    */
   stop(): Promise<void> {
     this.stopping ??= this.shutdown();
@@ -136,10 +144,14 @@ export class Worker {
       let graceTimer: NodeJS.Timeout | undefined;
       await Promise.race([this.runner.whenIdle(), new Promise<void>((resolve) => (graceTimer = setTimeout(resolve, graceMs)))]);
       clearTimeout(graceTimer);
-      for (const attempt of this.held.attempts.values()) {
+      const late = [...this.held.attempts.values()];
+      for (const attempt of late) {
         attempt.abort(new AttemptAbort('shutdown', `worker ${this.id} stopped before the job finished (graceMs ${graceMs})`));
       }
+      if (late.length > 0) this.waker.after(IGNORED_ABORT_MS, () => this.reportIgnoredAborts(late.map((a) => a.job.id)));
     }
+    // The loop ends once every attempt has settled and its outcome is written; the ticker keeps the leases
+    // of handlers still running (those that ignore their signal) until then.
     await this.loopDone;
     this.ticker.stop();
     this.waker.clear();
@@ -149,6 +161,19 @@ export class Worker {
     this.unwatch?.();
     this.state = 'stopped';
     this.deps.onStopped(this);
+  }
+
+  /** One loud line for the handlers still running IGNORED_ABORT_MS after stop() aborted them. */
+  private reportIgnoredAborts(ids: string[]): void {
+    const still = ids.filter((id) => this.held.attempts.has(id));
+    if (still.length === 0) return;
+    const jobs = still.map((id) => `job ${id}`).join(', ');
+    this.deps.logger.error(
+      `worker ${this.id}: ${still.length === 1 ? 'the handler of' : 'the handlers of'} ${jobs} ignored the abort signal stop() sent at graceMs ` +
+        `(${this.config.settings.graceMs} ms); stop() waits until ${still.length === 1 ? 'it returns' : 'they return'}, keeping the lease, so no other ` +
+        'worker runs the job meanwhile. Make handlers honour ctx.signal (see docs/RELIABILITY.md).',
+      { workerId: this.id, jobIds: still },
+    );
   }
 
   private readonly onRunnable = (runAt: number): void => {
@@ -162,7 +187,11 @@ export class Worker {
     for (const event of events) {
       if (event.type === 'external') this.onRunnable(this.deps.clock.now());
       else if ((event.type === 'added' || event.type === 'retrying') && event.names.some((n) => this.config.names.includes(n))) {
-        this.onRunnable(event.runAt ?? this.deps.clock.now());
+        const runAt = event.runAt ?? this.deps.clock.now();
+        // This process's own adds were announced locally (or handed over): their echo is no news.
+        const itemised = event.type === 'added' && event.ids.length > 0 && event.ids.length === (event.count ?? event.ids.length);
+        if (itemised) this.deps.localAdds.whenKnown(event.ids, (allLocal) => allLocal || this.onRunnable(runAt));
+        else this.onRunnable(runAt);
       }
     }
   };

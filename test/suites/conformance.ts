@@ -188,7 +188,7 @@ export function storeConformance(kind: string, factory: StoreFactory): void {
         const tick = await store.tick({ workerId: 'dead', leaseMs: LEASE, now: T0 + LEASE + 2, running: [first.id], progress: [] });
         assert.deepEqual(tick.lost, [first.id]);
         const applied = await store.finish({ workerId: 'dead', now: T0 + LEASE + 3, outcomes: [{ id: first.id, status: 'completed', resultJson: '1' }] });
-        assert.deepEqual(applied, []);
+        assert.deepEqual(applied.finished, []);
         assert.equal((await store.get(first.id))!.status, 'running');
         assert.equal((await store.get(first.id))!.processingBy, 'w2');
       });
@@ -266,7 +266,8 @@ export function storeConformance(kind: string, factory: StoreFactory): void {
           ],
         });
         assert.ok(sentSince(store, before) <= 2, 'completions may take a statement of their own');
-        assert.deepEqual([...applied].sort(), [done, again, dead, stopped, released].sort());
+        assert.deepEqual([...applied.finished].sort(), [done, again, dead, stopped, released].sort());
+        assert.deepEqual(applied.cancelled, []);
         const get = async (id: string) => (await store.get(id))!;
         const c = await get(done);
         assert.equal(c.status, 'completed');
@@ -325,6 +326,39 @@ export function storeConformance(kind: string, factory: StoreFactory): void {
         assert.deepEqual((await store.get(other!))!.errors, []);
       });
 
+      it('a job cancelled while its worker was dead on its last attempt ends cancelled with attempts = maxAttempts', async (store) => {
+        await store.enqueue({ jobs: [newJob({ maxAttempts: 1 })], now: T0 });
+        const dead = await claimOne(store, 'dead');
+        await store.transition({ id: dead.id, op: 'cancel', now: T0 + 1 });
+        const again = await claimOne(store, 'w2', T0 + LEASE + 1);
+        assert.deepEqual([again.attempts, again.cancelRequested], [2, true], 'taken over once its lease ran out, the request still on it');
+        await store.finish({ workerId: 'w2', now: T0 + LEASE + 2, outcomes: [{ id: again.id, status: 'cancelled', error: 'cancelled while its worker was gone' }] });
+        const job = (await store.get(again.id))!;
+        assert.deepEqual([job.status, job.attempts], ['cancelled', 1]);
+      });
+
+      it('a retry or release of a job whose cancel was requested meantime ends it cancelled; a completion stays completed', async (store) => {
+        await store.enqueue({ jobs: Array.from({ length: 3 }, () => newJob()), now: T0 });
+        const { jobs } = await store.claim({ names: ['work'], limit: 3, workerId: 'w1', leaseMs: LEASE, now: T0 });
+        const [retried, released, completed] = jobs.map((j) => j.id) as [string, string, string];
+        for (const id of [retried, released, completed]) await store.transition({ id, op: 'cancel', now: T0 + 10 });
+        const outcomes = [
+          { id: retried, status: 'retry', runAt: T0 + 2000, error: 'boom', errorStack: 'Error: boom' },
+          { id: released, status: 'released' },
+          { id: completed, status: 'completed', resultJson: '1' },
+        ] as const;
+        // The claim path carries outcomes too (SQLite carries them in the claim's transaction).
+        const { finished, cancelled } = await store.claim({ names: ['work'], limit: 1, workerId: 'w1', leaseMs: LEASE, now: T0 + 20, finish: [...outcomes] });
+        assert.deepEqual([...finished].sort(), [retried, released, completed].sort());
+        assert.deepEqual([...cancelled].sort(), [retried, released].sort());
+        const r = (await store.get(retried))!;
+        assert.deepEqual([r.status, r.error, r.attempts, r.cancelRequested, r.completedAt?.getTime()], ['cancelled', 'boom', 1, false, T0 + 20]);
+        const rel = (await store.get(released))!;
+        assert.deepEqual([rel.status, rel.error, rel.attempts, rel.cancelRequested], ['cancelled', 'cancelled by request', 1, false]);
+        assert.equal((await store.get(completed))!.status, 'completed');
+        assert.deepEqual((await store.claim({ names: ['work'], limit: 5, workerId: 'w2', leaseMs: LEASE, now: T0 + 5000 })).jobs, [], 'none runs again');
+      });
+
       it('a retried job is claimable only from its runAt', async (store) => {
         await store.enqueue({ jobs: [newJob()], now: T0 });
         const job = await claimOne(store);
@@ -337,7 +371,7 @@ export function storeConformance(kind: string, factory: StoreFactory): void {
       it('ignores outcomes of jobs the worker does not hold', async (store) => {
         await store.enqueue({ jobs: [newJob()], now: T0 });
         const job = await claimOne(store, 'owner');
-        assert.deepEqual(await store.finish({ workerId: 'intruder', now: T0, outcomes: [{ id: job.id, status: 'completed', resultJson: '1' }] }), []);
+        assert.deepEqual(await store.finish({ workerId: 'intruder', now: T0, outcomes: [{ id: job.id, status: 'completed', resultJson: '1' }] }), { finished: [], cancelled: [] });
         assert.equal((await store.get(job.id))!.status, 'running');
       });
     });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   createBatchedProgressUpdater,
+  ValidationError,
   JobStateError,
   type Clock,
   type Job,
@@ -9,12 +10,22 @@ import {
   type Queue,
   type QueueEvent,
 } from '../../src/index.ts';
+import { type Fixture, killAll, spawnFixture } from '../support/children.ts';
 import { ManualClock, nextEvent, waitFor } from '../support/wait.ts';
+import type { WireCount } from '../support/wire.ts';
 import { sentSince } from './conformance.ts';
 
-/** Opens queues on one fresh database; `open` may be called again for a second "process" on the same database. */
+/**
+ * Opens queues on one fresh database (`open` again gives a second queue on it, with its own connections and
+ * no local signals: what another process would have, short of being one). `wire` counts every statement the
+ * queues send, where they leave the process (PostgreSQL: a TCP proxy; SQLite: the driver's trace hook), so
+ * the statement bounds hold there and not only in the store's own counter. `childEnv` lets a real other
+ * process open the same database (test/fixtures/queue-*.ts).
+ */
 export type QueueFactory = () => Promise<{
   open: (options?: OpenOptions) => Promise<Queue>;
+  wire: WireCount;
+  childEnv: Record<string, string>;
   cleanup: () => Promise<void>;
 }>;
 
@@ -41,11 +52,20 @@ export function queueBehaviour(kind: string, factory: QueueFactory): void {
       return q;
     };
     const queue = await open();
+    const children: Fixture[] = [];
     return {
       queue,
       open,
+      wire: db.wire,
       clock: options.clock ?? new ManualClock(),
+      /** Starts a test/fixtures script in its own process on this database. */
+      spawn(script: string, env: Record<string, string>) {
+        const child = spawnFixture(script, { ...db.childEnv, ...env });
+        children.push(child);
+        return child;
+      },
       async teardown() {
+        await killAll(children);
         await Promise.all(queues.map((q) => q.close()));
         await db.cleanup();
       },
@@ -180,49 +200,68 @@ export function queueBehaviour(kind: string, factory: QueueFactory): void {
       assert.equal(sawAbort, true);
     });
 
-    it('cancel() of a running job aborts its signal at once in-process and ends cancelled', async ({ queue }) => {
+    it('cancel() of a running job aborts its signal at once in-process (under 2 s; the next tick is a minute away) and ends cancelled', async ({ queue }) => {
       let reason: unknown;
+      let abortedAt = 0;
       const started = nextEvent(queue, 'started');
       const worker = queue.worker(
-        { wait: (_job, ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => { reason = ctx.signal.reason; resolve(null); })) },
-        { ...FAST, progressFlushMs: 60_000 },
+        { wait: (_job, ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => { abortedAt = performance.now(); reason = ctx.signal.reason; resolve(null); })) },
+        // The tick runs every min(progressFlushMs, leaseMs / 3): a minute here, so only the local signal can abort in time.
+        { ...FAST, progressFlushMs: 60_000, leaseMs: 180_000 },
       );
       const id = await queue.add('wait');
       await worker.start();
       await started;
-      const cancelled = nextEvent(queue, 'cancelled');
+      const cancelled = nextEvent(queue, 'cancelled', () => true, 5_000);
+      const asked = performance.now();
       const response = await queue.cancel(id);
       assert.equal(response.cancelRequested, true);
       await cancelled;
+      assert.ok(abortedAt > 0 && abortedAt - asked < 2_000, `the signal aborted ${Math.round(abortedAt - asked)} ms after cancel()`);
+      assert.equal(worker.stats().ticks, 0, 'no tick carried the cancel');
       assert.equal((await queue.getJob(id))!.status, 'cancelled');
       assert.match(String((reason as Error).message), /cancelled/);
     });
 
-    it('cancel() from another process reaches the running job at its worker\'s next tick', async ({ queue, open }) => {
-      const other = await open();
+    it('cancel() from another process reaches the running job at its worker\'s next tick', async ({ queue, spawn }) => {
       const started = nextEvent(queue, 'started');
+      let abortedAtTick = -1;
       const worker = queue.worker(
-        { wait: (_job, ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve(null))) },
+        { wait: (_job, ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => { abortedAtTick = worker.stats().ticks; resolve(null); })) },
         FAST,
       );
       const id = await queue.add('wait');
       await worker.start();
       await started;
-      await other.cancel(id);
+      const ticksBefore = worker.stats().ticks;
+      // A real other process: no local signal can reach this worker, only the database.
+      const other = spawn('queue-call.ts', { CALL: JSON.stringify({ method: 'cancel', args: [id] }) });
+      const line = await other.waitForLine((l) => l.startsWith('result ') || l.startsWith('error '), 'the cancel in the other process');
+      assert.match(line, /^result .*"cancelRequested":true/);
+      assert.equal(await other.exited, 0, 'the other process ended on its own');
       await waitFor(async () => (await queue.getJob(id))!.status === 'cancelled', 'the job to end cancelled');
-      assert.ok(worker.stats().ticks >= 1);
+      assert.ok(abortedAtTick > ticksBefore, `aborted by a tick (ticks ${ticksBefore} → ${abortedAtTick})`);
     });
 
-    it('cancel() of a pending job cancels it at once; it never runs', async ({ queue }) => {
-      let ran = false;
-      const id = await queue.add('never', null, { delay: 60_000 });
-      const job = await queue.cancel(id);
+    it('cancel() of a pending job cancels it at once; it never runs, though the clock passes its runAt', async ({ queue, clock }) => {
+      const ran: string[] = [];
+      const [cancelledId, controlId] = await queue.addBulk([
+        { name: 'later', data: 'cancelled', options: { delay: 60_000 } },
+        { name: 'later', data: 'control', options: { delay: 60_000 } },
+      ]);
+      const job = await queue.cancel(cancelledId!);
       assert.equal(job.status, 'cancelled');
-      const worker = queue.worker({ never: async () => { ran = true; } }, FAST);
+      const worker = queue.worker({ later: async (j) => void ran.push(j.data as string) }, FAST);
       await worker.start();
-      await waitFor(() => worker.stats().claims >= 1, 'a claim');
-      assert.equal(ran, false);
-    });
+      await waitFor(() => worker.stats().claims >= 1, 'a claim before the jobs are due');
+      assert.deepEqual(ran, []);
+      clock.advance(60_001);
+      await waitFor(async () => (await queue.getJob(controlId!))!.status === 'completed', 'the control job, now due, to run');
+      const claims = worker.stats().claims;
+      await waitFor(() => worker.stats().claims >= claims + 2, 'two more claims after it');
+      assert.deepEqual(ran, ['control'], 'only the job that was not cancelled ran');
+      assert.equal((await queue.getJob(cancelledId!))!.status, 'cancelled');
+    }, { clock: new ManualClock() });
 
     it('delete() of a running job aborts it and writes nothing for it', async ({ queue }) => {
       let reason: unknown;
@@ -271,7 +310,7 @@ export function queueBehaviour(kind: string, factory: QueueFactory): void {
       assert.equal(worker.stats().released, 1);
     });
 
-    it('ctx.progress is free: 1,000 calls add no statements beyond the ticks the job lives through', async ({ queue }) => {
+    it('ctx.progress is free: 1,000 calls add no statements beyond the ticks the job lives through', async ({ queue, wire }) => {
       const progressEvents: unknown[] = [];
       queue.on('progress', (e) => progressEvents.push(e.job.progress));
       let statementsDuringCalls = -1;
@@ -291,10 +330,13 @@ export function queueBehaviour(kind: string, factory: QueueFactory): void {
       );
       const id = await queue.add('chatty');
       const base = queue.stats();
+      const wireBase = wire.statements();
       await worker.start();
       await waitFor(async () => (await queue.getJob(id))!.status === 'completed', 'the chatty job');
       await worker.stop();
       const stats = queue.stats();
+      // At the wire (PostgreSQL proxy, SQLite driver hook) the same statements as the store counted: none went around it.
+      assert.equal(wire.statements() - wireBase, stats.statements - base.statements, 'statements at the wire = statements the store counted');
       const by = (m: string) => (stats.byMethod[m] ?? 0) - (base.byMethod[m] ?? 0);
       assert.equal(statementsDuringCalls, -1, 'no ctx.progress call sent a statement');
       assert.equal(progressEvents.length, 1_000, 'every call is announced in-process at once');
@@ -306,8 +348,9 @@ export function queueBehaviour(kind: string, factory: QueueFactory): void {
       assert.deepEqual((await queue.getJob(id))!.progress, { step: 999 });
     });
 
-    it('deep scan: ten jobs × 44 progress calls cost at most 3 statements per job, add included', async ({ queue }) => {
+    it('deep scan: ten jobs × 44 progress calls cost at most 3 statements per job, add included (counted at the wire)', async ({ queue, wire }) => {
       const base = queue.stats().statements;
+      const wireBase = wire.statements();
       const worker = queue.worker(
         {
           'deep-scan': async (_job, ctx) => {
@@ -325,12 +368,16 @@ export function queueBehaviour(kind: string, factory: QueueFactory): void {
       const ids = await queue.addBulk(Array.from({ length: 10 }, (_, i) => ({ name: 'deep-scan', data: { repo: `r/${i}` } })));
       await worker.start();
       await waitFor(() => worker.stats().completed === 10, 'ten deep scans');
+      await worker.stop();
       const perJob = (queue.stats().statements - base) / ids.length;
+      const perJobAtWire = (wire.statements() - wireBase) / ids.length;
       assert.ok(perJob <= 3, `statements per deep-scan job: ${perJob}`);
+      assert.ok(perJobAtWire <= 3, `statements per deep-scan job at the wire: ${perJobAtWire}`);
+      assert.equal(perJobAtWire, perJob, 'the wire saw what the store counted');
       for (const id of ids) assert.deepEqual((await queue.getJob(id))!.progress, { expert: 11, of: 11, step: 4 });
     });
 
-    it('add() to an idle worker of this process hands the job over: one statement from add to handler', async ({ queue }) => {
+    it('add() to an idle worker of this process hands the job over: one statement from add to handler', async ({ queue, wire }) => {
       const ran: Job[] = [];
       const worker = queue.worker({ quick: async (job) => void ran.push(job) }, FAST);
       await worker.start();
@@ -338,13 +385,16 @@ export function queueBehaviour(kind: string, factory: QueueFactory): void {
       await (queue.store as { listening?: () => Promise<void> }).listening?.();
       await waitFor(() => worker.stats().idle, 'an idle worker');
       const before = queue.stats();
+      const wireBefore = wire.statements();
       const started = nextEvent(queue, 'started');
       const id = await queue.add('quick', { n: 1 });
       const event = await started;
       const between = queue.stats();
+      const wireBetween = wire.statements();
       assert.equal(event.job.id, id);
       assert.equal(sentSince(queue.store, before), 1, 'the insert alone: no claim between add() and start');
       assert.equal(between.roundTrips - before.roundTrips, 1);
+      assert.equal(wireBetween - wireBefore, between.statements - before.statements, 'the wire saw what the store counted (its journal row included)');
       assert.equal((between.byMethod.claim ?? 0) - (before.byMethod.claim ?? 0), 0);
       await waitFor(async () => (await queue.getJob(id))!.status === 'completed', 'the handed-off job to complete');
       const job = (await queue.getJob(id))!;
@@ -353,24 +403,102 @@ export function queueBehaviour(kind: string, factory: QueueFactory): void {
       assert.deepEqual(ran.map((j) => j.id), [id]);
     });
 
-    it('listJobs of 100 is one statement', async ({ queue }) => {
+    it('the change feed\'s echo of this process\'s own adds costs an idle worker no claim', async ({ queue }) => {
+      // No polling: the only reasons left to claim are the local signal of the bulk add and the feed.
+      const worker = queue.worker({ quick: async () => null, other: async () => null }, { ...FAST, pollMs: 60_000 });
+      await worker.start();
+      await (queue.store as { listening?: () => Promise<void> }).listening?.();
+      await waitFor(() => worker.stats().idle, 'an idle worker');
+      const heard = new Set<string>();
+      const unwatch = queue.store.watch((events) => {
+        for (const e of events) if (e.type === 'added') for (const id of e.ids) heard.add(id);
+      });
+      try {
+        const claimsBefore = worker.stats().claims;
+        const before = queue.stats();
+        const ids: string[] = [];
+        for (let i = 0; i < 10; i++) ids.push(await queue.add(i % 2 ? 'quick' : 'other', { i }));
+        ids.push(...(await queue.addBulk([{ name: 'quick' }, { name: 'other' }])));
+        await waitFor(async () => (await queue.counts()).completed === ids.length, 'every job to complete');
+        // The worker listens on the same feed: once this listener heard every add, so did the worker's.
+        if (queue.store.kind === 'postgres') await waitFor(() => ids.every((id) => heard.has(id)), 'the feed to echo every add');
+        await waitFor(() => worker.stats().idle, 'the worker idle again');
+        const claims = (queue.stats().byMethod.claim ?? 0) - (before.byMethod.claim ?? 0);
+        // Ten adds handed over (no claim); the bulk add is announced locally and claimed once. Its echo, and
+        // the echoes of the ten, claim nothing more.
+        assert.ok(worker.stats().claims - claimsBefore <= 2, `${worker.stats().claims - claimsBefore} claims`);
+        assert.ok(claims <= 2, `${claims} claim statements for 12 jobs added here`);
+      } finally {
+        unwatch();
+      }
+    });
+
+    it('64 concurrent add() calls share their commits: the first alone (on PostgreSQL the first two), the rest together', async ({ queue }) => {
+      const before = queue.stats();
+      const ids = await Promise.all(Array.from({ length: 64 }, (_, i) => queue.add('mail', { i })));
+      // One commit per lane for the first adds (one lane on SQLite, two on PostgreSQL), then one for the rest.
+      const lanes = queue.store.parallel ? 2 : 1;
+      const after = queue.stats();
+      assert.equal(after.roundTrips - before.roundTrips, lanes + 1);
+      // A commit is one statement on PostgreSQL; SQLite writes its change journal in the same transaction.
+      assert.ok(after.statements - before.statements <= 2 * (lanes + 1), `${after.statements - before.statements} statements`);
+      assert.equal(new Set(ids).size, 64);
+      const stored = await queue.listJobs({ name: 'mail', limit: 100 });
+      assert.deepEqual(
+        stored.map((j) => [j.id, j.data]).sort((a, b) => Number(a[0]) - Number(b[0])),
+        ids.map((id, i) => [id, { i }]).sort((a, b) => Number(a[0]) - Number(b[0])),
+        'each add got the id of its own job',
+      );
+    });
+
+    it('concurrent adds sharing a commit each get their own result: an invalid one its error, a uniqueKey match the holder, the rest stored', async ({ queue }) => {
+      const holder = await queue.add('scan', { repo: 'held' }, { uniqueKey: 'scan:held' });
+      const before = queue.stats().roundTrips;
+      const [first, invalid, matched, fresh, sameBatch, last] = await Promise.allSettled([
+        queue.add('scan', { repo: 'first' }),
+        queue.add('scan', { repo: 'bad' }, { delay: -5 }),
+        queue.add('scan', { repo: 'again' }, { uniqueKey: 'scan:held' }),
+        queue.add('scan', { repo: 'new' }, { uniqueKey: 'scan:new' }),
+        queue.add('scan', { repo: 'new, twice' }, { uniqueKey: 'scan:new' }),
+        queue.add('scan', { repo: 'last' }),
+      ]);
+      // The first add alone (PostgreSQL: the first two), then the rest together; SQLite reads the holder of an
+      // already-held key with one more round trip. The invalid add sent nothing.
+      assert.equal(queue.stats().roundTrips - before, 3);
+      assert.equal(invalid.status, 'rejected');
+      assert.ok((invalid as PromiseRejectedResult).reason instanceof ValidationError);
+      assert.match(((invalid as PromiseRejectedResult).reason as Error).message, /delay/);
+      const value = (r: PromiseSettledResult<string>) => (r.status === 'fulfilled' ? r.value : assert.fail(`rejected: ${r.reason}`));
+      assert.equal(value(matched), holder, 'a uniqueKey match gets the holder\'s id');
+      assert.equal(value(sameBatch), value(fresh), 'the second add of a key in the same commit gets the first one\'s id');
+      const jobs = await Promise.all([first, fresh, last].map((r) => queue.getJob(value(r))));
+      assert.deepEqual(jobs.map((j) => j?.data), [{ repo: 'first' }, { repo: 'new' }, { repo: 'last' }]);
+      assert.deepEqual((await queue.counts({ name: 'scan' })).pending, 4, 'held, first, new, last');
+    });
+
+    it('listJobs of 100 is one statement, at the wire too', async ({ queue, wire }) => {
       await queue.addBulk(Array.from({ length: 120 }, (_, i) => ({ name: 'x', data: i })));
       const before = queue.stats().statements;
+      const wireBefore = wire.statements();
       const page = await queue.listJobs({ limit: 100 });
       assert.equal(page.length, 100);
       assert.equal(queue.stats().statements - before, 1);
+      assert.equal(wire.statements() - wireBefore, 1, 'one statement at the wire: no per-job read around the store counter');
       const next = await queue.listJobs({ limit: 100, cursor: page[99]!.id });
       assert.equal(next.length, 20);
     });
 
-    it('createBatchedProgressUpdater writes 44 updates in at most 5 statements, the last value kept', async ({ queue }) => {
+    it('createBatchedProgressUpdater writes 44 updates in at most 5 statements, the last value kept', async ({ queue, wire }) => {
       const id = await queue.add('external');
       const before = queue.stats().byMethod.setProgress ?? 0;
+      const wireBefore = wire.statements();
+      const statementsBefore = queue.stats().statements;
       const updater = createBatchedProgressUpdater(queue, id, { flushInterval: 60_000, maxBatchSize: 10 });
       for (let i = 1; i <= 44; i++) updater.queue({ done: i, of: 44 });
       await updater.flush();
       const writes = (queue.stats().byMethod.setProgress ?? 0) - before;
       assert.ok(writes >= 1 && writes <= 5, `progress writes: ${writes}`);
+      assert.equal(wire.statements() - wireBefore, queue.stats().statements - statementsBefore, 'the wire saw what the store counted (its journal rows included)');
       assert.deepEqual((await queue.getJob(id))!.progress, { done: 44, of: 44 });
     });
 
@@ -410,15 +538,14 @@ export function queueBehaviour(kind: string, factory: QueueFactory): void {
       logger: { debug() {}, info() {}, warn: (m) => void logged.push(m), error: (m) => void logged.push(m) },
     });
 
-    it('a worker in another process picks up jobs added here', async ({ queue, open }) => {
-      const other = await open();
-      const ran: Job[] = [];
-      const worker = other.worker({ remote: async (job) => void ran.push(job) }, { pollMs: 60_000 });
-      await worker.start();
-      await waitFor(() => worker.stats().claims >= 1, 'the first (empty) claim');
+    it('a worker in another process picks up jobs added here, woken by the change feed (its poll is a minute)', async ({ queue, spawn }) => {
+      const other = spawn('queue-worker.ts', { NAMES: 'remote', POLL_MS: '60000' });
+      await other.waitForLine((l) => l.startsWith('ready '), 'the other process\'s worker to start');
       const id = await queue.add('remote', { from: 'elsewhere' });
-      await waitFor(() => ran.length === 1, 'the job to run in the other process (woken by the change feed, not the 60 s poll)');
-      assert.equal(ran[0]!.id, id);
+      const ran = await other.waitForLine((l) => l.startsWith('ran '), 'the job to run in the other process', 10_000);
+      assert.equal(ran, `ran ${id} {"from":"elsewhere"}`);
+      await waitFor(async () => (await queue.getJob(id))!.status === 'completed', 'the other process to complete it');
+      assert.equal(await other.stop(), 0, 'the other process stops on SIGTERM and ends on its own');
     });
   });
 }

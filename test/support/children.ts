@@ -10,8 +10,10 @@ export interface Fixture {
   waitForLine(match: (line: string) => boolean, what: string, timeoutMs?: number): Promise<string>;
   /** Resolves with the exit code (or the signal) once the process has ended. */
   exited: Promise<number | NodeJS.Signals>;
-  /** SIGTERM, then the exit code. */
-  stop(): Promise<number | NodeJS.Signals>;
+  /** The exit code (or signal); rejects if the process is still alive after `timeoutMs` (a leaked timer or connection). */
+  exitWithin(timeoutMs?: number): Promise<number | NodeJS.Signals>;
+  /** SIGTERM, then the exit code; rejects if the process does not end on its own within `timeoutMs`. */
+  stop(timeoutMs?: number): Promise<number | NodeJS.Signals>;
 }
 
 /** Spawns `node --import tsx test/fixtures/<script>` with `env` added to this process's environment. */
@@ -62,9 +64,23 @@ export function spawnFixture(script: string, env: Record<string, string>): Fixtu
         check();
       });
     },
-    async stop() {
+    async exitWithin(timeoutMs = 15_000) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`${script} (pid ${child.pid}) did not end within ${timeoutMs} ms: a timer, socket or connection is left open; stderr:\n${stderr}`)),
+          timeoutMs,
+        );
+      });
+      try {
+        return await Promise.race([exited, late]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    async stop(timeoutMs = 15_000) {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      return exited;
+      return fixture.exitWithin(timeoutMs);
     },
   };
   return fixture;

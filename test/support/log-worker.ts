@@ -16,6 +16,8 @@ export interface LogWorkerSettings {
   workMs?: number;
   leaseMs?: number;
   concurrency?: number;
+  /** SQLite busy timeout of the worker's connection (ms); default the store's 10 s. */
+  busyMs?: number;
 }
 
 /** Spawns a log-worker process and resolves once its worker runs. */
@@ -26,6 +28,7 @@ export async function startLogWorker(s: LogWorkerSettings): Promise<LogWorker> {
     WORK_MS: String(s.workMs ?? 0),
     LEASE_MS: String(s.leaseMs ?? 30_000),
     CONCURRENCY: String(s.concurrency ?? 4),
+    ...(s.busyMs !== undefined ? { BUSY_MS: String(s.busyMs) } : {}),
   });
   const ready = await fixture.waitForLine((line) => line.startsWith('ready '), 'the worker to start');
   return { fixture, workerId: ready.slice('ready '.length) };

@@ -1,7 +1,7 @@
 import type { BulkOp, JobFilter } from '../store.ts';
 import { containedStrings, likeContaining } from '../data-prefilter.ts';
 import { countedCte, moves } from './counters.ts';
-import { GATE, JOB_COLUMNS, notifyCtes, ts } from './statements.ts';
+import { GATE, JOB_COLUMNS, notifyCtes, selectList, ts } from './statements.ts';
 
 /*
  * Statements whose text follows the shape of a filter (status, name, data), with every value a parameter.
@@ -65,7 +65,7 @@ export function pageSql(filter: JobFilter, t: Tables, p: Params, cursor: string 
   const lim = p.add(limit);
   const window = filter.data !== undefined ? ` AND j.id >= (SELECT hi FROM b) - ${p.add(scan)}::bigint` : '';
   const conds = where(filter, p, 'j');
-  const columns = JOB_COLUMNS.map((c) => `j.${c}`).join(', ');
+  const columns = selectList('j', JOB_COLUMNS);
   const table = tableOf(filter, t);
   return `
   WITH b AS MATERIALIZED (SELECT ${hi} AS hi)

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { FaultReporter } from '../../fault-reporter.ts';
 import type { Logger } from '../../logger.ts';
 import type { StatementCounter } from '../statement-counter.ts';
 import type { FeedEvent, JobChangeType } from '../store.ts';
@@ -32,8 +33,11 @@ export class NotifyFeed {
   private failures = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private waiters: (() => void)[] = [];
+  private readonly health: FaultReporter;
 
-  constructor(private readonly options: NotifyFeedOptions) {}
+  constructor(private readonly options: NotifyFeedOptions) {
+    this.health = new FaultReporter(options.logger, `the change feed (LISTEN ${options.channel})`, 'warn');
+  }
 
   watch(listener: (events: FeedEvent[]) => void): () => void {
     this.listeners.add(listener);
@@ -76,9 +80,9 @@ export class NotifyFeed {
       this.client = undefined;
       this.failures++;
       const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (this.failures - 1)) * (0.5 + Math.random() / 2);
-      this.options.logger.warn(`change feed connection lost; reconnecting in ${Math.round(delay)} ms (workers poll meanwhile)`, {
-        channel: this.options.channel,
-        error: error?.message ?? 'connection ended',
+      // One line per outage, not one per reconnect attempt; one more when it listens again.
+      this.health.failed('listen', `stay connected (reconnecting with backoff up to ${RETRY_MAX_MS / 1000} s; workers poll meanwhile)`, error ?? new Error('connection ended'), {
+        context: { channel: this.options.channel },
       });
       this.retryTimer = setTimeout(() => void this.connect(), delay);
       this.retryTimer.unref();
@@ -103,6 +107,7 @@ export class NotifyFeed {
     }
     this.client = client;
     this.failures = 0;
+    this.health.succeeded('listen', { channel: this.options.channel });
     for (const resolve of this.waiters.splice(0)) resolve();
     // Changes committed between watch() and this LISTEN were never heard, on the first connection as on a
     // reconnect: listeners re-read (a worker claims once more), so a job added meanwhile waits for no poll.

@@ -6,14 +6,15 @@ import { defaultLogger, type Logger } from '../../logger.ts';
 import { claimOrder, compareIds, isRowId, orderEnqueuedIds } from '../job-ids.ts';
 import { StatementCounter } from '../statement-counter.ts';
 import type {
-  BulkParams, BulkResult, ClaimParams, ClaimResult, FeedEvent, JobFilter, ListFilter, MinuteCount, NameStats, NewJob, Outcome, PageParams,
-  Store, StoreStats, TickParams, TickResult, TransitionOp, WatchJobsParams,
+  BulkParams, BulkResult, ClaimParams, ClaimResult, FeedEvent, FinishResult, JobFilter, ListFilter, MinuteCount, NameStats, NewJob, Outcome,
+  PageParams, Store, StoreStats, TickParams, TickResult, TransitionOp, WatchJobsParams,
 } from '../store.ts';
 import { transitionRefused, uniqueKeyHeld } from '../transition-error.ts';
 import { bulkSql, countSql, pageSql, Params, shapeKey, type Tables } from './filter-statements.ts';
 import { NotifyJobFeed } from './job-feed.ts';
 import { NotifyFeed } from './notify-feed.ts';
-import { type JobRow, rowToJob } from './rows.ts';
+import { redactUrl } from './redact-url.ts';
+import { type ClaimedRow, claimedRowToJob, type JobRow, rowToJob } from './rows.ts';
 import { migrate, SCHEMA_NAME } from './schema.ts';
 import { buildStatements, type ListShape, type Statement, type Statements } from './statements.ts';
 
@@ -24,8 +25,9 @@ export interface PostgresStoreOptions {
   /** Schema holding Spool's tables; default 'spool'. Lower-case letters, digits and _. */
   schema?: string;
   /**
-   * Pool size; default 4. A worker keeps at most two statements in flight (its claim/finish loop and its tick)
-   * whatever its concurrency, so 2 is enough for a worker; more helps processes that also add or list a lot.
+   * Pool size; default 4. A worker keeps at most three statements in flight (claim, finish and tick) whatever
+   * its concurrency, so 2 serves a worker (the third waits for a connection; test/postgres.pool.test.ts asserts
+   * at most one waits); more helps processes that also add or list a lot.
    * Watching the change feed (every worker does) holds one more, dedicated connection outside the pool.
    */
   poolMax?: number;
@@ -80,8 +82,10 @@ export class PostgresStore implements Store {
     });
     // An idle pooled connection that dies (server restart, pg_terminate_backend) is reported here and
     // dropped from the pool; without a listener node would crash the process on the 'error' event.
+    // Debug, not warn: an idle connection dies with the server or the network, and whatever then fails (a
+    // worker's claim, a caller's statement) reports the fault once; one line per pooled connection was noise.
     this.pool.on('error', (error) => {
-      this.logger.warn(`PostgreSQL pool connection lost (it is replaced on next use): ${error.message}`, { schema });
+      this.logger.debug(`PostgreSQL pool connection lost (it is replaced on next use): ${error.message}`, { schema });
     });
     this.sql = buildStatements(schema, channel);
     this.feed = new NotifyFeed({
@@ -108,7 +112,7 @@ export class PostgresStore implements Store {
       store.migrationsApplied = applied;
     } catch (cause) {
       await store.pool.end().catch(() => {});
-      throw new StoreError(`could not open PostgreSQL database ${redact(options.url)} (schema ${schema}): ${(cause as Error).message}`, { cause });
+      throw new StoreError(`could not open PostgreSQL database ${redactUrl(options.url)} (schema ${schema}): ${(cause as Error).message}`, { cause });
     } finally {
       client?.release();
     }
@@ -154,17 +158,20 @@ export class PostgresStore implements Store {
 
   async claim(p: ClaimParams): Promise<ClaimResult> {
     const outcomes = p.finish ?? [];
-    if (p.limit <= 0 && outcomes.length === 0) return { jobs: [], finished: [] };
-    const rows = await this.run<JobRow & { fin: boolean }>('claim', 'claim jobs', this.sql.claim, [
-      outcomesJson(outcomes), p.workerId, p.now, p.now + p.leaseMs, p.names, Math.max(0, p.limit),
+    if (p.limit <= 0 && outcomes.length === 0) return { jobs: [], finished: [], cancelled: [] };
+    const leaseUntil = p.now + p.leaseMs;
+    const { others, completed } = outcomeParams(outcomes);
+    const rows = await this.run<ClaimedRow & { fin: boolean }>('claim', 'claim jobs', this.sql.claim, [
+      others, p.workerId, p.now, leaseUntil, p.names, Math.max(0, p.limit), ...completed,
     ]);
     const jobs: Job[] = [];
-    const finished: string[] = [];
+    const finishedRows: { id: string; status: string }[] = [];
     for (const row of rows) {
-      if (row.fin) finished.push(row.id);
-      else jobs.push(rowToJob(row));
+      // A fin row carries the job's new status in its name column (see statements.ts).
+      if (row.fin) finishedRows.push({ id: row.id, status: row.name });
+      else jobs.push(claimedRowToJob(row, p.workerId, p.now, leaseUntil));
     }
-    return { jobs: jobs.sort(claimOrder), finished };
+    return { jobs: jobs.sort(claimOrder), ...finishResult(outcomes, finishedRows) };
   }
 
   async tick(p: TickParams): Promise<TickResult> {
@@ -181,11 +188,12 @@ export class PostgresStore implements Store {
     };
   }
 
-  async finish(p: { workerId: string; now: number; outcomes: Outcome[] }): Promise<string[]> {
-    if (p.outcomes.length === 0) return [];
+  async finish(p: { workerId: string; now: number; outcomes: Outcome[] }): Promise<FinishResult> {
+    if (p.outcomes.length === 0) return { finished: [], cancelled: [] };
     this.pruneOldMinutes(p.now);
-    const rows = await this.run<{ id: string }>('finish', 'finish jobs', this.sql.finish, [outcomesJson(p.outcomes), p.workerId, p.now]);
-    return rows.map((r) => r.id);
+    const { others, completed } = outcomeParams(p.outcomes);
+    const rows = await this.run<{ id: string; status: string }>('finish', 'finish jobs', this.sql.finish, [others, p.workerId, p.now, ...completed]);
+    return finishResult(p.outcomes, rows);
   }
 
   async setProgress(p: { updates: { id: string; json: string }[] }): Promise<string[]> {
@@ -398,21 +406,46 @@ export class PostgresStore implements Store {
       return result.rows as R[];
     } catch (cause) {
       if (isUniqueViolation(cause)) throw cause;
-      throw new StoreError(`PostgreSQL store could not ${what}: ${(cause as Error).message}`, { cause });
+      throw new StoreError(`PostgreSQL store could not ${what}: ${(cause as Error).message}`, { cause, retryable: !isRefusal(cause) });
     }
   }
 }
 
-function outcomesJson(outcomes: Outcome[]): string {
-  return JSON.stringify(outcomes.map((o) => ({
-    id: o.id,
-    status: o.status,
-    result: o.status === 'completed' ? o.resultJson : null,
-    progress: o.progressJson ?? null,
-    error: 'error' in o ? o.error : null,
-    error_stack: 'errorStack' in o ? o.errorStack : null,
-    run_at: o.status === 'retry' ? o.runAt : null,
-  })));
+/** The ids applied, and those whose retry or release the statement turned into a cancel (one was requested). */
+function finishResult(outcomes: Outcome[], rows: { id: string; status: string }[]): FinishResult {
+  const sent = new Map(outcomes.map((o) => [o.id, o.status]));
+  return {
+    finished: rows.map((r) => r.id),
+    cancelled: rows.filter((r) => r.status === 'cancelled' && sent.get(r.id) !== 'cancelled').map((r) => r.id),
+  };
+}
+
+/**
+ * A batch of outcomes as statement parameters: completions (nearly all of them) as three arrays, ids, result
+ * texts and progress texts; the rest as one JSON array of objects, null fields left out.
+ */
+function outcomeParams(outcomes: Outcome[]): { others: string; completed: [string[], string[], (string | null)[]] } {
+  const ids: string[] = [];
+  const results: string[] = [];
+  const progress: (string | null)[] = [];
+  const others: object[] = [];
+  for (const o of outcomes) {
+    if (o.status === 'completed') {
+      ids.push(o.id);
+      results.push(o.resultJson);
+      progress.push(o.progressJson ?? null);
+    } else {
+      others.push({
+        id: o.id,
+        status: o.status,
+        progress: o.progressJson,
+        error: 'error' in o ? o.error : undefined,
+        error_stack: 'errorStack' in o ? o.errorStack : undefined,
+        run_at: o.status === 'retry' ? o.runAt : undefined,
+      });
+    }
+  }
+  return { others: others.length === 0 ? '[]' : JSON.stringify(others), completed: [ids, results, progress] };
 }
 
 /**
@@ -431,8 +464,13 @@ function isUniqueViolation(error: unknown): boolean {
   return (error as { code?: string } | null)?.code === '23505';
 }
 
-
-/** The URL without its password, for error messages. */
-function redact(url: string): string {
-  return url.replace(/(\/\/[^:/@]+):[^@]*@/, '$1:***@');
+/**
+ * Errors where the server refused what was sent: SQLSTATE classes 22 (data exception: a value it cannot
+ * hold), 23 (integrity constraint) and 54 (program limit exceeded). Sending the same again fails again;
+ * connection loss, shutdown, timeouts, lock and resource errors may pass later.
+ */
+function isRefusal(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^(22|23|54)/.test(code);
 }
+

@@ -1,8 +1,8 @@
 import { parseErrors, type BackoffOptions, type Job, type JobStatus } from '../../job.ts';
 
 /**
- * A jobs row as node-postgres returns it: bigint as string, json columns already parsed,
- * timestamptz as Date.
+ * A jobs row as node-postgres returns it: bigint as string, json columns already parsed, timestamps as
+ * epoch milliseconds (statements.ts selectList).
  */
 export interface JobRow {
   id: string;
@@ -18,12 +18,12 @@ export interface JobRow {
   result: unknown;
   error: string | null;
   error_stack: string | null;
-  run_at: Date;
-  created_at: Date;
-  started_at: Date | null;
-  completed_at: Date | null;
+  run_at: number;
+  created_at: number;
+  started_at: number | null;
+  completed_at: number | null;
   processing_by: string | null;
-  lease_until: Date | null;
+  lease_until: number | null;
   cancel_requested: boolean;
   unique_key: string | null;
   errors: unknown;
@@ -44,17 +44,57 @@ export function rowToJob(row: JobRow): Job {
     result: row.result,
     error: row.error,
     errorStack: row.error_stack,
-    runAt: row.run_at,
-    createdAt: row.created_at,
-    startedAt: row.started_at,
-    completedAt: row.completed_at,
+    runAt: new Date(Math.round(row.run_at)),
+    createdAt: new Date(Math.round(row.created_at)),
+    startedAt: date(row.started_at),
+    completedAt: date(row.completed_at),
     processingBy: row.processing_by,
     uniqueKey: row.unique_key,
     backoff: row.backoff,
     timeout: row.timeout_ms,
-    leaseUntil: row.lease_until,
+    leaseUntil: date(row.lease_until),
     cancelRequested: row.cancel_requested,
     errors: parseErrors(row.errors),
     traceContext: row.trace_context ?? null,
   };
+}
+
+/** What a claim returns of a job (statements.ts CLAIMED_COLUMNS); the rest the claimer knows. */
+export type ClaimedRow = Omit<JobRow, 'status' | 'result' | 'started_at' | 'completed_at' | 'processing_by' | 'lease_until'>;
+
+/**
+ * A claimed job: running under `workerId` since `now`, leased until `leaseUntil`. Built field by field, not
+ * by spreading the row into rowToJob: the spread cost 1.7% of a drain's CPU in a profile, more than the rest.
+ */
+export function claimedRowToJob(row: ClaimedRow, workerId: string, now: number, leaseUntil: number): Job {
+  return {
+    id: row.id,
+    name: row.name,
+    data: row.data,
+    status: 'running',
+    priority: row.priority,
+    attempts: row.attempts,
+    maxAttempts: row.max_attempts,
+    progress: row.progress,
+    result: null,
+    error: row.error,
+    errorStack: row.error_stack,
+    runAt: new Date(Math.round(row.run_at)),
+    createdAt: new Date(Math.round(row.created_at)),
+    startedAt: new Date(now),
+    completedAt: null,
+    processingBy: workerId,
+    uniqueKey: row.unique_key,
+    backoff: row.backoff,
+    timeout: row.timeout_ms,
+    leaseUntil: new Date(leaseUntil),
+    cancelRequested: row.cancel_requested,
+    errors: parseErrors(row.errors),
+    traceContext: row.trace_context ?? null,
+  };
+}
+
+/** Rounded: epoch seconds × 1000 in float8 can land a hair below the millisecond it was written as. */
+function date(ms: number | null): Date | null {
+  return ms === null ? null : new Date(Math.round(ms));
 }

@@ -102,22 +102,31 @@ export const COMPLETE = `
    WHERE spool_jobs.id = o.id AND +spool_jobs.status = 'running' AND +spool_jobs.processing_by = @workerId
   RETURNING spool_jobs.id AS id, spool_jobs.name AS name`;
 
-// Every other outcome in one statement; only jobs still held by this worker are touched.
+// Every other outcome in one statement; only jobs still held by this worker are touched. A retry or a
+// release of a job whose cancel was requested meanwhile (by another process, learnt by no tick yet) ends it
+// cancelled instead: without this the request was cleared and the job ran again. Returns [id, new status].
 export const FINISH = `
   UPDATE spool_jobs
-     SET status = CASE o.status WHEN 'retry' THEN 'pending' WHEN 'released' THEN 'pending' ELSE o.status END,
+     SET status = CASE WHEN o.status IN ('retry', 'released') AND spool_jobs.cancel_requested = 1 THEN 'cancelled'
+                       WHEN o.status IN ('retry', 'released') THEN 'pending' ELSE o.status END,
          result = CASE o.status WHEN 'completed' THEN o.result ELSE spool_jobs.result END,
          progress = coalesce(o.progress, spool_jobs.progress),
-         error = CASE WHEN o.status IN ('retry', 'failed', 'cancelled') THEN o.error ELSE spool_jobs.error END,
+         error = CASE WHEN o.status IN ('retry', 'failed', 'cancelled') THEN o.error
+                      WHEN o.status = 'released' AND spool_jobs.cancel_requested = 1 THEN 'cancelled by request'
+                      ELSE spool_jobs.error END,
          error_stack = CASE WHEN o.status IN ('retry', 'failed', 'cancelled') THEN o.error_stack ELSE spool_jobs.error_stack END,
-         run_at = CASE o.status WHEN 'retry' THEN o.run_at ELSE spool_jobs.run_at END,
-         attempts = CASE o.status WHEN 'released' THEN spool_jobs.attempts - 1
-                                  WHEN 'failed' THEN min(spool_jobs.attempts, spool_jobs.max_attempts) ELSE spool_jobs.attempts END,
+         run_at = CASE WHEN o.status = 'retry' AND spool_jobs.cancel_requested = 0 THEN o.run_at ELSE spool_jobs.run_at END,
+         -- A final outcome never shows more attempts than allowed: a job whose last attempt died with its worker
+         -- is claimed once more (attempts + 1) only to be failed or cancelled without running.
+         attempts = CASE WHEN o.status = 'released' AND spool_jobs.cancel_requested = 0 THEN spool_jobs.attempts - 1
+                         WHEN o.status IN ('failed', 'cancelled') OR spool_jobs.cancel_requested = 1
+                           THEN min(spool_jobs.attempts, spool_jobs.max_attempts)
+                         ELSE spool_jobs.attempts END,
          errors = CASE WHEN o.status IN ('retry', 'failed') THEN ${appendError(
            `json_object('attempt', min(spool_jobs.attempts, spool_jobs.max_attempts), 'at', @now, 'message', o.error, 'stack', o.error_stack, 'workerId', @workerId)`,
            'spool_jobs.errors',
          )} ELSE spool_jobs.errors END,
-         completed_at = CASE WHEN o.status IN ('completed', 'failed', 'cancelled') THEN @now END,
+         completed_at = CASE WHEN o.status IN ('completed', 'failed', 'cancelled') OR spool_jobs.cancel_requested = 1 THEN @now END,
          lease_until = NULL,
          cancel_requested = 0
     FROM (SELECT value ->> '$.id' AS id, value ->> '$.status' AS status, value ->> '$.result' AS result,
