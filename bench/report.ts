@@ -266,6 +266,9 @@ export function renderMarkdown(r: BenchResults): string {
   const analysis = new URL('./analysis.md', import.meta.url);
   if (existsSync(analysis)) L.push('## What limits it', '', readFileSync(analysis, 'utf8').trim(), '');
   else L.push('_Where a target is missed, write what limits it (profile, EXPLAIN) in bench/analysis.md; the next report includes it here._', '');
+  // The server's figures come from their own run (npm run bench:server), kept in bench/server/results.md.
+  const server = new URL('./server/results.md', import.meta.url);
+  if (existsSync(server)) L.push(readFileSync(server, 'utf8').trim(), '');
   if (r.errors.length > 0) {
     L.push('## Failed runs', '');
     for (const e of r.errors) L.push(`- ${e.system}/${e.variant} ${e.workload} ${e.case} run ${e.run}: ${e.message.split('\n')[0]}`);

@@ -2,12 +2,12 @@
  * Spool's public API. Everything a user imports comes from here; the rest of src/ is internal.
  */
 export { openQueue, DEFAULT_DATABASE_URL, type OpenQueueOptions } from './open-queue.ts';
-export { Queue, type BulkJob, type ListJobsFilter, type NameInfo, type ThroughputMinute } from './queue.ts';
+export { Queue, type BulkJob, type ListJobsFilter, type JobFilter, type PageFilter, type JobPage, type NameInfo, type ThroughputMinute } from './queue.ts';
 export { Worker } from './worker/worker.ts';
 export type { WorkerOptions, Handlers } from './worker/worker-options.ts';
 export type { WorkerStats } from './worker/worker-stats.ts';
 export { type Handler, type JobContext } from './worker/attempt.ts';
-export type { Job, JobStatus, JobOptions, JobCounts, BackoffOptions, TransactionClient } from './job.ts';
+export type { Job, JobStatus, JobOptions, JobCounts, BackoffOptions, TransactionClient, AttemptError } from './job.ts';
 export { JOB_STATUSES } from './job.ts';
 export type { QueueEvent, QueueEventType, QueueListener, WatchEvent, DeletedJob } from './events.ts';
 export type { WatchListener, WatchOptions } from './watch.ts';

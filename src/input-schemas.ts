@@ -99,10 +99,71 @@ export const jobOptionsSchema = z
     message: 'cannot be given together with delay; give delay (ms from now) or runAt (a Date), not both',
   });
 
+/** Deepest nesting of a data filter, and its largest size as JSON. */
+const DATA_FILTER_DEPTH = 16;
+const DATA_FILTER_BYTES = 8 * 1024;
+
+/** Why a data filter is unusable, or null. */
+function dataFilterProblem(value: unknown, path: string, depth: number): string | null {
+  if (depth > DATA_FILTER_DEPTH) return `${path} is nested more than ${DATA_FILTER_DEPTH} levels deep`;
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return null;
+  if (typeof value === 'number') return Number.isFinite(value) ? null : `${path} is ${value}, which JSON cannot hold`;
+  if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) {
+      const problem = dataFilterProblem(v, `${path}[${i}]`, depth + 1);
+      if (problem) return problem;
+    }
+    return null;
+  }
+  if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    for (const [k, v] of Object.entries(value)) {
+      // Keys become quoted JSON paths in SQLite's statements; a quote or a control character cannot be written there.
+      if (k === '' || [...k].some((ch) => ch === '"' || ch === '\\' || ch.charCodeAt(0) < 0x20)) {
+        return `${path} has the key ${JSON.stringify(k)}; keys must be non-empty, without quotes, backslashes or control characters`;
+      }
+      const problem = dataFilterProblem(v, `${path}.${k}`, depth + 1);
+      if (problem) return problem;
+    }
+    return null;
+  }
+  return `${path} is ${describeValue(value)}, which is not JSON data`;
+}
+
+/**
+ * A data filter: a JSON object the job's data must contain (PostgreSQL jsonb containment: keys present with
+ * contained values, arrays holding each listed element, scalars equal).
+ */
+export const dataFilterSchema = z.custom<Record<string, unknown>>().superRefine((value, ctx) => {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    ctx.addIssue({ code: 'custom', message: 'must be a JSON object the job data must contain, e.g. { "repo": "a/b" }' });
+    return;
+  }
+  const problem = dataFilterProblem(value, 'data', 0);
+  if (problem) ctx.addIssue({ code: 'custom', message: `is unusable: ${problem}` });
+  else if (Buffer.byteLength(JSON.stringify(value)) > DATA_FILTER_BYTES) ctx.addIssue({ code: 'custom', message: `must be at most ${DATA_FILTER_BYTES} bytes as JSON` });
+});
+
+const statusSchema = z.enum(JOB_STATUSES as [string, ...string[]], { error: `must be one of ${JOB_STATUSES.join(', ')}` });
+
+/** The filter of countJobs() and of the bulk actions. */
+export const jobFilterSchema = z.strictObject({
+  status: statusSchema.optional(),
+  name: z.lazy(() => jobNameSchema).optional(),
+  data: dataFilterSchema.optional(),
+});
+
+/** The filter and page of queue.listPage(). */
+export const pageFilterSchema = jobFilterSchema.extend({
+  limit: wholeCount('the page size', 1, 1000).optional(),
+  cursor: z.string({ error: 'must be a job id string' }).regex(/^[1-9][0-9]{0,15}$/, 'must be a job id (nextCursor of the previous page)').optional(),
+  scan: wholeCount('how many jobs below the cursor a data search examines', 1000, 10_000_000).optional(),
+});
+
 /** Filter of queue.listJobs(). */
 export const listFilterSchema = z.strictObject({
   status: z.enum(JOB_STATUSES as [string, ...string[]], { error: `must be one of ${JOB_STATUSES.join(', ')}` }).optional(),
   name: jobNameSchema.optional(),
+  data: dataFilterSchema.optional(),
   limit: wholeCount('the page size', 1, 1000).optional(),
   offset: wholeCount('the number of jobs to skip', 0, MAX_INT).optional(),
   cursor: z.string({ error: 'must be a job id string' }).regex(/^[1-9][0-9]{0,15}$/, 'must be a job id (the id of the last job of the previous page)').optional(),

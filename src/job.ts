@@ -71,6 +71,43 @@ export interface Job<Data = unknown, Result = unknown> {
   leaseUntil: Date | null;
   /** A cancel was asked while the job ran; its worker aborts it at its next tick. */
   cancelRequested: boolean;
+  /**
+   * The last 20 failed attempts, oldest first: thrown errors and timeouts, and attempts lost with their worker
+   * (lease expired). Written by the statements that record the failure; kept across retry().
+   */
+  errors: AttemptError[];
+  /**
+   * The trace context (W3C traceparent, tracestate) of the add() that created the job, when the application
+   * traces with OpenTelemetry; the attempt's span continues it. Null otherwise.
+   */
+  traceContext: Record<string, string> | null;
+}
+
+/** One failed attempt of a job. */
+export interface AttemptError {
+  /** The attempt's number (from 1; counting restarts after a manual retry). */
+  attempt: number;
+  at: Date;
+  message: string;
+  stack: string | null;
+  /** The worker that ran the attempt. */
+  workerId: string | null;
+}
+
+/** Failed attempts kept per job. */
+export const ERRORS_KEPT = 20;
+
+/** Parses the stored attempt history (JSON `[{ attempt, at: epoch ms, message, stack, workerId }]`). */
+export function parseErrors(value: unknown): AttemptError[] {
+  const list = typeof value === 'string' ? (JSON.parse(value) as unknown) : value;
+  if (!Array.isArray(list)) return [];
+  return list.map((e: { attempt: number; at: number; message: string; stack?: string | null; workerId?: string | null }) => ({
+    attempt: e.attempt,
+    at: new Date(e.at),
+    message: e.message,
+    stack: e.stack ?? null,
+    workerId: e.workerId ?? null,
+  }));
 }
 
 /** Jobs per status. */

@@ -196,7 +196,7 @@ const listCases: Case[] = [
     input: 'listJobs with an unknown filter key',
     call: (q) => q.listJobs({ state: 'failed' } as never),
     error: ValidationError,
-    says: ['filter has unknown option "state"', 'did you mean "status"?', 'the options are status, name, limit, offset, cursor'],
+    says: ['filter has unknown option "state"', 'did you mean "status"?', 'the options are status, name, data, limit, offset, cursor'],
   },
   { input: 'counts with an unknown filter key', call: (q) => q.counts({ nmae: 'a' } as never), error: ValidationError, says: ['filter has unknown option "nmae"', 'did you mean "name"?'] },
 ];

@@ -11,6 +11,7 @@ import { retryCommand } from './commands/retry.ts';
 import { rmCommand } from './commands/rm.ts';
 import { showCommand } from './commands/show.ts';
 import { statsCommand } from './commands/stats.ts';
+import { serveCommand } from './commands/serve.ts';
 import { workerCommand } from './commands/worker.ts';
 
 /** The package's version: package.json sits two levels up from src/cli/ and from dist/cli/ alike. */
@@ -38,7 +39,7 @@ Examples:
   $ spool doctor --db postgres://app@db:5432/app
 `,
     );
-  const commands = [workerCommand, addCommand, lsCommand, showCommand, retryCommand, cancelCommand, rmCommand, statsCommand, pruneCommand, doctorCommand, benchCommand];
+  const commands = [serveCommand, workerCommand, addCommand, lsCommand, showCommand, retryCommand, cancelCommand, rmCommand, statsCommand, pruneCommand, doctorCommand, benchCommand];
   for (const make of commands) program.addCommand(make(context));
   // Every command reports parse errors through main (exit 2), and says how to get help.
   for (const command of [program, ...program.commands]) command.exitOverride().showHelpAfterError('(add --help for usage and examples)');

@@ -6,6 +6,5 @@ export { createSpoolServer, type SpoolServer, type ListeningServer } from './cre
 export type { SpoolServerOptions } from './options.ts';
 export type { HubOptions } from './hub.ts';
 export type { Features } from './routes/features.ts';
-export type { JobPage } from './routes/jobs.ts';
 export { fastifySpool } from './mount/fastify.ts';
 export { PROTOCOL as WEBSOCKET_PROTOCOL, TOKEN_PROTOCOL_PREFIX } from './websocket.ts';

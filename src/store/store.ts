@@ -54,6 +54,23 @@ export interface Store {
   /** One statement whatever the page size: newest first, keyset by id (`cursor`) or offset. */
   list(filter: ListFilter): Promise<Job[]>;
 
+  /**
+   * One bounded page, newest first, below `cursor` (default: from the newest). With `filter.data` (JSON
+   * containment) at most `scan` ids below the cursor are examined, so one call costs the same at 1,000 jobs
+   * or 10,000,000; `nextCursor` says where the next page starts (null: nothing is left below). One statement.
+   */
+  page(p: PageParams): Promise<{ jobs: Job[]; nextCursor: string | null }>;
+
+  /** How many jobs match the filter, exactly. Without `data` from counters; with it, one scan of the filter's range. */
+  countMatching(filter: JobFilter): Promise<number>;
+
+  /**
+   * One chunk of a bulk action: applies `op` to at most `limit` (≤ 1,000) jobs matching the filter below
+   * `cursor` (and, with `filter.data`, at most `scan` ids below it), newest first. Returns the jobs changed and
+   * where the next chunk starts (null: done). One statement (SQLite: one short transaction of two).
+   */
+  bulk(p: BulkParams): Promise<BulkResult>;
+
   /** One statement: jobs per status, optionally of one name. */
   counts(filter: { name?: string }): Promise<JobCounts>;
 
@@ -169,6 +186,8 @@ export interface NewJob {
    * direct handoff to an idle worker in the same process, one statement instead of an insert and a claim.
    */
   claimedBy?: { workerId: string; leaseUntil: number };
+  /** The producer's trace context as JSON (tracing.ts), or null. */
+  traceContext?: string | null;
 }
 
 export interface ClaimParams {
@@ -215,6 +234,40 @@ export type Outcome =
   | { id: string; status: 'cancelled'; error: string | null; progressJson?: string }
   /** Back to pending without burning the attempt (graceful shutdown). */
   | { id: string; status: 'released'; progressJson?: string };
+
+/** Which jobs a page, count or bulk action covers. `data`: JSON containment (PostgreSQL's jsonb @>). */
+export interface JobFilter {
+  status?: JobStatus;
+  name?: string;
+  data?: Record<string, unknown>;
+}
+
+export interface PageParams {
+  filter: JobFilter;
+  /** The page starts below this id; none: from the newest. */
+  cursor?: string;
+  limit: number;
+  /** With `filter.data`: ids examined at most below the cursor. */
+  scan: number;
+}
+
+/** What a bulk action does to each matching job: retry failed/cancelled, cancel pending/running (running: a request), delete. */
+export type BulkOp = 'retry' | 'cancel' | 'delete';
+
+export interface BulkParams {
+  op: BulkOp;
+  filter: JobFilter;
+  cursor?: string;
+  limit: number;
+  scan: number;
+  now: number;
+}
+
+export interface BulkResult {
+  /** The jobs the chunk changed, with their status before and after (null after: deleted). */
+  changed: { id: string; name: string; from: JobStatus; to: JobStatus | null }[];
+  nextCursor: string | null;
+}
 
 export interface ListFilter {
   status?: JobStatus;

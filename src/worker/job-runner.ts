@@ -3,7 +3,8 @@ import type { QueueEvents } from '../events.ts';
 import type { Job } from '../job.ts';
 import type { Logger } from '../logger.ts';
 import { toJsonText } from '../json-payload.ts';
-import { Attempt, type AttemptAbort, decideOutcome, type Handler, type JobContext } from './attempt.ts';
+import { Attempt, type AttemptAbort, decideOutcome, type Handler, type JobContext, type Settlement } from './attempt.ts';
+import { inAttemptSpan } from '../tracing.ts';
 import type { HeldJobs } from './held-jobs.ts';
 import type { OutcomeBatcher } from './outcome-batcher.ts';
 import type { WorkerConfig } from './worker-options.ts';
@@ -81,7 +82,7 @@ export class JobRunner {
     const ctx = new AttemptContext(attempt, deps.config.id, this.recordProgress);
     const handler = deps.config.handlers[job.name] as Handler;
     const began = performance.now();
-    void attempt.run(handler, ctx).then((settlement) => {
+    void inAttemptSpan(job, deps.config.id, () => attempt.run(handler, ctx), failureOf).then((settlement) => {
       held.attempts.delete(job.id);
       if (settlement.kind === 'aborted' && attempt.handlerRunning) this.watchDetached(attempt, settlement.abort);
       const ran = performance.now() - began;
@@ -144,4 +145,11 @@ class AttemptContext implements JobContext {
   get progress(): (value: unknown) => void {
     return (this.#progress ??= (value) => this.#record(this.#run, value));
   }
+}
+
+/** What failed an attempt, for its span: the thrown value, or the abort of a timeout; undefined otherwise. */
+function failureOf(settlement: Settlement): unknown {
+  if (settlement.kind === 'threw') return settlement.error ?? new Error('threw undefined');
+  if (settlement.kind === 'aborted' && settlement.abort.reason === 'timeout') return settlement.abort;
+  return undefined;
 }

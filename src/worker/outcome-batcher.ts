@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.ts';
 import type { QueueEvents, QueueEventType } from '../events.ts';
-import type { Job } from '../job.ts';
+import { ERRORS_KEPT, type Job } from '../job.ts';
 import type { FinishResult, Outcome } from '../store/store.ts';
 import { storableText } from '../storable-text.ts';
 import { countOutcome, type WorkerStats } from './worker-stats.ts';
@@ -170,12 +170,21 @@ function finishedSnapshot(job: Job, outcome: Outcome, now: number): Job {
     case 'completed':
       return { ...snapshot, status: 'completed', result: JSON.parse(outcome.resultJson), completedAt: new Date(now) };
     case 'retry':
-      return { ...snapshot, status: 'pending', runAt: new Date(outcome.runAt), error: outcome.error, errorStack: outcome.errorStack };
+      return { ...snapshot, status: 'pending', runAt: new Date(outcome.runAt), error: outcome.error, errorStack: outcome.errorStack, errors: withError(job, outcome.error, outcome.errorStack, now) };
     case 'failed':
-      return { ...snapshot, status: 'failed', error: outcome.error, errorStack: outcome.errorStack, completedAt: new Date(now) };
+      return {
+        ...snapshot, status: 'failed', error: outcome.error, errorStack: outcome.errorStack, completedAt: new Date(now),
+        errors: withError(job, outcome.error, outcome.errorStack, now),
+      };
     case 'cancelled':
       return { ...snapshot, status: 'cancelled', error: outcome.error, completedAt: new Date(now) };
     case 'released':
       return { ...snapshot, status: 'pending', attempts: job.attempts - 1 };
   }
+}
+
+/** The job's attempt history with this attempt's failure appended, as the store writes it. */
+function withError(job: Job, message: string, stack: string | null, now: number): Job['errors'] {
+  const entry = { attempt: Math.min(job.attempts, job.maxAttempts), at: new Date(now), message, stack, workerId: job.processingBy };
+  return [...job.errors, entry].slice(-ERRORS_KEPT);
 }

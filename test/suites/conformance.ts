@@ -85,9 +85,16 @@ export function storeConformance(kind: string, factory: StoreFactory): void {
             id, name: 'mail', data: { to: 'ü@x', n: [1, 2.5, null] }, status: 'pending', priority: 7, attempts: 0, maxAttempts: 5,
             progress: null, result: null, error: null, errorStack: null, runAt: T0, createdAt: T0, startedAt: null,
             completedAt: null, processingBy: null, uniqueKey: 'k', backoff: { type: 'exponential', delay: 1000 },
-            timeout: 900, leaseUntil: null, cancelRequested: false,
+            timeout: 900, leaseUntil: null, cancelRequested: false, errors: [], traceContext: null,
           },
         );
+      });
+
+      it("the producer's trace context is stored with the job and handed to the claim", async (store) => {
+        const carrier = { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', tracestate: 'x=1' };
+        const [id] = await store.enqueue({ jobs: [newJob({ traceContext: JSON.stringify(carrier) })], now: T0 });
+        assert.deepEqual((await store.get(id!))!.traceContext, carrier);
+        assert.deepEqual((await claimOne(store)).traceContext, carrier);
       });
 
       it('uniqueKey: a second pending job with the key returns the first id, also within one batch', async (store) => {
@@ -283,6 +290,40 @@ export function storeConformance(kind: string, factory: StoreFactory): void {
         const rel = await get(released);
         assert.equal(rel.status, 'pending');
         assert.equal(rel.attempts, 0, 'a released job has not spent its attempt');
+      });
+
+      it('job.errors keeps the last 20 failed attempts, written by the finish and by the claim of an expired lease', async (store) => {
+        const [id] = await store.enqueue({ jobs: [newJob({ maxAttempts: 40 })], now: T0 });
+        let t = T0;
+        for (let i = 1; i <= 22; i++) {
+          await claimOne(store, `w${i}`, t);
+          const before = store.stats();
+          await store.finish({ workerId: `w${i}`, now: t + 1, outcomes: [{ id: id!, status: 'retry', runAt: t + 2, error: `boom ${i}`, errorStack: i % 2 ? `Error: boom ${i}\n  at x` : null }] });
+          assert.equal(sentSince(store, before), 1, 'the failure and its history in one statement');
+          t += 2;
+        }
+        let job = (await store.get(id!))!;
+        assert.equal(job.errors.length, 20);
+        assert.deepEqual(job.errors[0], { attempt: 3, at: new Date(T0 + 2 * 2 + 1), message: 'boom 3', stack: 'Error: boom 3\n  at x', workerId: 'w3' });
+        assert.deepEqual(job.errors.at(-1), { attempt: 22, at: new Date(t - 1), message: 'boom 22', stack: null, workerId: 'w22' });
+        // An attempt lost with its worker: recorded when another worker takes the job back.
+        await claimOne(store, 'dead', t);
+        await claimOne(store, 'w2', t + LEASE + 1);
+        job = (await store.get(id!))!;
+        assert.equal(job.errors.length, 20);
+        assert.equal(job.errors.at(-1)!.attempt, 23);
+        assert.equal(job.errors.at(-1)!.workerId, 'dead');
+        assert.match(job.errors.at(-1)!.message, /lease expired: worker dead stopped renewing it/);
+        assert.deepEqual(job.errors.at(-1)!.at, new Date(t + LEASE + 1));
+        await store.finish({ workerId: 'w2', now: t + LEASE + 2, outcomes: [{ id: id!, status: 'failed', error: 'final', errorStack: null }] });
+        job = (await store.get(id!))!;
+        assert.equal(job.status, 'failed');
+        assert.deepEqual(job.errors.map((e) => e.message).slice(-2), [job.errors.at(-2)!.message, 'final']);
+        assert.equal(job.errors.at(-1)!.attempt, 24);
+        const retried = (await store.transition({ id: id!, op: 'retry', now: t + LEASE + 3 }))!;
+        assert.equal(retried.errors.length, 20, 'a manual retry keeps the history');
+        const [other] = await store.enqueue({ jobs: [newJob()], now: T0 });
+        assert.deepEqual((await store.get(other!))!.errors, []);
       });
 
       it('a job cancelled while its worker was dead on its last attempt ends cancelled with attempts = maxAttempts', async (store) => {
@@ -538,6 +579,127 @@ export function storeConformance(kind: string, factory: StoreFactory): void {
         } finally {
           stop();
         }
+      });
+
+      it('page with data: JSON containment of objects, arrays, scalars and nesting, type-exact', async (store) => {
+        const datas: unknown[] = [
+          { repo: 'a/b', n: 1 }, { repo: 'a/c' }, { repo: ['a/b'] }, { n: 1.0 }, { n: '1' }, { n: true }, { flag: true }, { flag: 1 },
+          { x: null }, { y: 1 }, { tags: ['a', 'b'] }, { tags: 'a' }, { nested: { k: 2, z: 1 } }, { nested: { k: 3 } },
+          { list: [{ id: 1, x: 2 }, { id: 3 }] }, { list: [{ id: 2 }] }, [1, 2], 'text', { s: 'it\'s "q" ü' }, { repo: 'a/b', tags: [] },
+          { w: '50%_off \\ C:\\path\nline\u0001', t: ['x', { deep: 'y' }] }, { w: '50Xoff' },
+        ];
+        const ids = await store.enqueue({ jobs: datas.map((d) => newJob({ dataJson: JSON.stringify(d) })), now: T0 });
+        const find = async (data: Record<string, unknown>) => {
+          const before = store.stats();
+          const { jobs, nextCursor } = await store.page({ filter: { data }, limit: 100, scan: 1_000_000 });
+          assert.equal(sentSince(store, before), 1, 'one statement');
+          assert.equal(nextCursor, null);
+          return jobs.map((j) => ids.indexOf(j.id)).sort((a, b) => a - b);
+        };
+        assert.deepEqual(await find({ repo: 'a/b' }), [0, 19]);
+        assert.deepEqual(await find({ n: 1 }), [0, 3], '1 and 1.0 alike, "1" and true not');
+        assert.deepEqual(await find({ flag: true }), [6]);
+        assert.deepEqual(await find({ x: null }), [8], 'null matches null, not a missing key');
+        assert.deepEqual(await find({ tags: ['a'] }), [10]);
+        assert.deepEqual(await find({ tags: [] }), [10, 19]);
+        assert.deepEqual(await find({ nested: { k: 2 } }), [12]);
+        assert.deepEqual(await find({ list: [{ id: 1 }] }), [14]);
+        assert.deepEqual(await find({ list: [{ id: 3 }, { id: 1 }] }), [14]);
+        assert.deepEqual(await find({ s: 'it\'s "q" ü' }), [18]);
+        assert.deepEqual(await find({ repo: 'a/b', n: 1 }), [0]);
+        assert.deepEqual((await find({})).length, 20, 'every object, not arrays or scalars');
+        assert.deepEqual(await find({ nope: 1 }), []);
+        assert.deepEqual(await find({ w: '50%_off \\ C:\\path\nline\u0001' }), [20], 'LIKE wildcards, backslashes and escapes in values are literal');
+        assert.deepEqual(await find({ t: [{ deep: 'y' }] }), [20]);
+        assert.deepEqual(await find({ t: ['y'] }), [], 'a string inside an object element is not an element');
+      });
+
+      it('page with data examines at most `scan` ids a call; nextCursor goes on until every match is seen', async (store) => {
+        const ids = await store.enqueue({ jobs: Array.from({ length: 30 }, (_, i) => newJob({ dataJson: JSON.stringify({ hit: i % 10 === 3, i }) })), now: T0 });
+        await store.enqueue({ jobs: [newJob({ name: 'other', dataJson: '{"hit":true}' })], now: T0 });
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        let calls = 0;
+        for (;;) {
+          const { jobs, nextCursor } = await store.page({ filter: { name: 'work', data: { hit: true } }, limit: 2, scan: 7, ...(cursor ? { cursor } : {}) });
+          calls++;
+          assert.ok(jobs.length <= 2);
+          seen.push(...jobs.map((j) => j.id));
+          if (nextCursor === null) break;
+          cursor = nextCursor;
+        }
+        assert.deepEqual(seen, [ids[23], ids[13], ids[3]]);
+        assert.ok(calls >= 5, `31 ids in windows of 7: ${calls} calls`);
+        const plain = await store.page({ filter: { name: 'work' }, limit: 20, scan: 7 });
+        assert.equal(plain.jobs.length, 20, 'without data no window applies');
+        assert.equal(plain.nextCursor, plain.jobs[19]!.id);
+      });
+
+      it('countMatching is exact, with and without data', async (store) => {
+        await store.enqueue({ jobs: [newJob({ dataJson: '{"a":1}' }), newJob({ dataJson: '{"a":2}' }), newJob({ name: 'b', dataJson: '{"a":1}' })], now: T0 });
+        await claimOne(store);
+        assert.equal(await store.countMatching({}), 3);
+        assert.equal(await store.countMatching({ status: 'pending' }), 2);
+        assert.equal(await store.countMatching({ name: 'work', status: 'running' }), 1);
+        assert.equal(await store.countMatching({ data: { a: 1 } }), 2);
+        assert.equal(await store.countMatching({ name: 'b', data: { a: 1 } }), 1);
+        assert.equal(await store.countMatching({ status: 'failed', data: { a: 1 } }), 0);
+      });
+
+      it('bulk: retry, cancel and delete by filter, in chunks, newest first, reporting each change', async (store) => {
+        const ids = await store.enqueue({ jobs: Array.from({ length: 8 }, (_, i) => newJob({ name: i < 5 ? 'a' : 'b', dataJson: JSON.stringify({ i }) })), now: T0 });
+        const { jobs } = await store.claim({ names: ['a', 'b'], limit: 8, workerId: 'w1', leaseMs: LEASE, now: T0 });
+        await store.finish({ workerId: 'w1', now: T0, outcomes: jobs.map((j, k) => (k < 6 ? { id: j.id, status: 'failed' as const, error: 'x', errorStack: null } : { id: j.id, status: 'cancelled' as const, error: null })) });
+        const run = async (op: 'retry' | 'cancel' | 'delete', filter: Parameters<Store['bulk']>[0]['filter'], limit: number) => {
+          const changed: { id: string; from: string; to: string | null }[] = [];
+          let cursor: string | undefined;
+          let chunks = 0;
+          for (;;) {
+            const before = store.stats();
+            const r = await store.bulk({ op, filter, limit, scan: 1_000_000, now: T0 + 1, ...(cursor ? { cursor } : {}) });
+            assert.equal(store.stats().roundTrips - before.roundTrips, 1, 'one round trip a chunk');
+            assert.ok(r.changed.length <= limit);
+            chunks++;
+            changed.push(...r.changed.map((c) => ({ id: c.id, from: c.from, to: c.to })));
+            if (r.nextCursor === null) return { changed, chunks };
+            cursor = r.nextCursor;
+          }
+        };
+        const retried = await run('retry', { name: 'a' }, 2);
+        assert.deepEqual(retried.changed.map((c) => c.id), [ids[4], ids[3], ids[2], ids[1], ids[0]]);
+        assert.ok(retried.changed.every((c) => c.from === 'failed' && c.to === 'pending'));
+        assert.equal(retried.chunks, 3);
+        assert.equal((await store.get(ids[0]!))!.attempts, 0);
+        const cancelled = await run('retry', { status: 'cancelled' }, 1000);
+        assert.deepEqual(cancelled.changed.map((c) => [c.id, c.from]), [[ids[7], 'cancelled'], [ids[6], 'cancelled']]);
+        const running = await claimOne(store, 'w2', T0 + 2, ['a']);
+        const cancels = await run('cancel', { name: 'a' }, 1000);
+        assert.equal(cancels.changed.length, 5);
+        assert.deepEqual(cancels.changed.find((c) => c.id === running.id), { id: running.id, from: 'running', to: 'running' });
+        assert.equal((await store.get(running.id))!.cancelRequested, true);
+        assert.equal((await run('cancel', { name: 'a' }, 1000)).changed.length, 0, 'a running job asked once is not asked again');
+        const deleted = await run('delete', { data: { i: 5 } }, 1000);
+        assert.deepEqual(deleted.changed, [{ id: ids[5], from: 'failed', to: null }]);
+        assert.equal(await store.get(ids[5]!), null);
+        const expected = { pending: 2, running: 1, completed: 0, failed: 0, cancelled: 4 };
+        assert.deepEqual(await store.counts({}), expected, 'counts follow bulk changes');
+      });
+
+      it('bulk retry leaves a job whose uniqueKey a live job holds, and retries one of two sharing a key', async (store) => {
+        const [held, twinA, twinB] = await store.enqueue({ jobs: [newJob({ uniqueKey: 'u' }), newJob({ uniqueKey: 'v' }), newJob({ uniqueKey: 'w' })], now: T0 });
+        const { jobs } = await store.claim({ names: ['work'], limit: 3, workerId: 'w1', leaseMs: LEASE, now: T0 });
+        await store.finish({ workerId: 'w1', now: T0, outcomes: jobs.map((j) => ({ id: j.id, status: 'failed' as const, error: 'x', errorStack: null })) });
+        await store.enqueue({ jobs: [newJob({ uniqueKey: 'u' })], now: T0 });
+        // Two failed jobs of one key: only one can be live again.
+        const [v2] = await store.enqueue({ jobs: [newJob({ uniqueKey: 'v' })], now: T0 });
+        const c = await store.claim({ names: ['work'], limit: 5, workerId: 'w1', leaseMs: LEASE, now: T0 });
+        await store.finish({ workerId: 'w1', now: T0, outcomes: c.jobs.filter((j) => j.id === v2).map((j) => ({ id: j.id, status: 'failed' as const, error: 'x', errorStack: null })) });
+        const r = await store.bulk({ op: 'retry', filter: {}, limit: 1000, scan: 1_000_000, now: T0 });
+        const retried = r.changed.map((x) => x.id);
+        assert.ok(!retried.includes(held!), 'the live holder of u keeps it');
+        assert.equal([twinA, v2].filter((id) => retried.includes(id!)).length, 1, 'one of the two v jobs');
+        assert.ok(retried.includes(twinB!));
+        assert.equal((await store.get(held!))!.status, 'failed');
       });
 
       it('get of an unknown or malformed id is null', async (store) => {

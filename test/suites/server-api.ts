@@ -119,6 +119,30 @@ export function serverApi(kind: string, factory: ServerQueueFactory): void {
       }
     });
 
+    it('data search, the count of a filter, and bulk actions over HTTP', async (ctx) => {
+      const { call, queue } = ctx;
+      await queue.addBulk(Array.from({ length: 9 }, (_, i) => ({ name: i < 6 ? 'scan' : 'mail', data: { repo: i % 2 ? 'a/b' : 'c/d', i } })));
+      const q = (data: unknown) => encodeURIComponent(JSON.stringify(data));
+      const found = await call('GET', `/api/jobs?name=scan&data=${q({ repo: 'a/b' })}&limit=2`);
+      assert.equal(found.status, 200);
+      assert.deepEqual((found.json.jobs as Job[]).map((j) => (j.data as { i: number }).i), [5, 3]);
+      const rest = await call('GET', `/api/jobs?name=scan&data=${q({ repo: 'a/b' })}&limit=2&cursor=${found.json.nextCursor}`);
+      assert.deepEqual((rest.json.jobs as Job[]).map((j) => (j.data as { i: number }).i), [1]);
+      assert.deepEqual((await call('GET', `/api/jobs/count?data=${q({ repo: 'a/b' })}`)).json, { count: 4 });
+      assert.deepEqual((await call('GET', '/api/jobs/count?status=pending&name=mail')).json, { count: 3 });
+      const cancelled = await call('POST', '/api/jobs/bulk/cancel', { body: { filter: { name: 'mail' } } });
+      assert.deepEqual([cancelled.status, cancelled.json], [200, { count: 3 }]);
+      assert.deepEqual((await call('POST', '/api/jobs/bulk/retry', { body: { filter: { status: 'cancelled' } } })).json, { count: 3 });
+      assert.deepEqual((await call('POST', '/api/jobs/bulk/delete', { body: { filter: { data: { repo: 'c/d' } } } })).json, { count: 5 });
+      assert.deepEqual((await call('GET', '/api/jobs/count')).json, { count: 4 });
+      await refused(ctx, 'GET', '/api/jobs?data=%7Bnot-json', {}, 400, 'VALIDATION', [/data must be a JSON object, URL-encoded/]);
+      await refused(ctx, 'GET', `/api/jobs?data=${q([1])}`, {}, 400, 'VALIDATION', [/data must be a JSON object the job data must contain/]);
+      await refused(ctx, 'GET', '/api/jobs/count?limit=5', {}, 400, 'VALIDATION', [/unknown option "limit"/]);
+      await refused(ctx, 'POST', '/api/jobs/bulk/retry', { body: { filter: { status: 'pending' } } }, 400, 'VALIDATION', [/cannot be retried/]);
+      await refused(ctx, 'POST', '/api/jobs/bulk/retry', { body: { status: 'failed' } }, 400, 'VALIDATION', [/unknown option "status"/]);
+      await refused(ctx, 'POST', '/api/jobs/bulk/explode', { body: { filter: {} } }, 404, 'NOT_FOUND', [/use retry, cancel or delete/]);
+    });
+
     it('pages are keyset: nextCursor walks every job once, newest first, one statement a page', async ({ queue, call }) => {
       const ids = await queue.addBulk(Array.from({ length: 25 }, (_, i) => ({ name: 'p', data: { i } })));
       const seen: string[] = [];
@@ -225,6 +249,7 @@ export function serverApi(kind: string, factory: ServerQueueFactory): void {
         ['POST', `/api/jobs/${id}/retry`, undefined],
         ['DELETE', `/api/jobs/${id}`, undefined],
         ['POST', '/api/names/w/pause', undefined],
+        ['POST', '/api/jobs/bulk/delete', { filter: {} }],
         ['PUT', '/api/names/w/limits', { concurrency: 1 }],
         ['DELETE', '/api/schedules/k', undefined],
       ] as const) {

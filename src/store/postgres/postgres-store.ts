@@ -1,15 +1,16 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { StoreError, ValidationError } from '../../errors.ts';
-import { emptyCounts, type Job, type JobCounts, type JobStatus, type TransactionClient } from '../../job.ts';
+import { emptyCounts, JOB_STATUSES, type Job, type JobCounts, type JobStatus, type TransactionClient } from '../../job.ts';
 import { defaultLogger, type Logger } from '../../logger.ts';
-import { claimOrder, isRowId, orderEnqueuedIds } from '../job-ids.ts';
+import { claimOrder, compareIds, isRowId, orderEnqueuedIds } from '../job-ids.ts';
 import { StatementCounter } from '../statement-counter.ts';
 import type {
-  ClaimParams, ClaimResult, FeedEvent, FinishResult, JobChangeType, ListFilter, MinuteCount, NameStats, NewJob, Outcome, Store, StoreStats, TickParams, TickResult,
-  TransitionOp, WatchJobsParams,
+  BulkParams, BulkResult, ClaimParams, ClaimResult, FeedEvent, FinishResult, JobChangeType, JobFilter, ListFilter, MinuteCount, NameStats,
+  NewJob, Outcome, PageParams, Store, StoreStats, TickParams, TickResult, TransitionOp, WatchJobsParams,
 } from '../store.ts';
 import { transitionRefused, uniqueKeyHeld } from '../transition-error.ts';
+import { bulkSql, countSql, pageSql, Params, shapeKey, type Tables } from './filter-statements.ts';
 import { NotifyJobFeed } from './job-feed.ts';
 import { NotifyFeed } from './notify-feed.ts';
 import { redactUrl } from './redact-url.ts';
@@ -57,11 +58,14 @@ export class PostgresStore implements Store {
   private readonly feed: NotifyFeed;
   private readonly jobFeed: NotifyJobFeed;
   private readonly logger: Logger;
+  private readonly channel: string;
+  private minutesPrunedAt = Number.NEGATIVE_INFINITY;
   private closed = false;
 
   private constructor(readonly schema: string, options: PostgresStoreOptions) {
     this.logger = options.logger ?? defaultLogger;
     const channel = channelName(schema);
+    this.channel = channel;
     const applicationName = `spool/${schema}`.slice(0, 63);
     this.pool = new pg.Pool({
       connectionString: options.url,
@@ -173,6 +177,7 @@ export class PostgresStore implements Store {
 
   async finish(p: { workerId: string; now: number; outcomes: Outcome[] }): Promise<FinishResult> {
     if (p.outcomes.length === 0) return { finished: [], cancelled: [] };
+    this.pruneOldMinutes(p.now);
     const { others, completed } = outcomeParams(p.outcomes);
     const rows = await this.run<{ id: string; status: string }>('finish', 'finish jobs', this.sql.finish, [others, p.workerId, p.now, ...completed]);
     return finishResult(p.outcomes, rows);
@@ -210,12 +215,72 @@ export class PostgresStore implements Store {
     return rows.map(rowToJob);
   }
 
+  async page(p: PageParams): Promise<{ jobs: Job[]; nextCursor: string | null }> {
+    const params = new Params();
+    const text = pageSql(p.filter, this.tables(), params, p.cursor !== undefined && isRowId(p.cursor) ? p.cursor : null, p.limit, p.scan);
+    const rows = await this.run<JobRow & { page_hi: string | null }>('list', 'list jobs', { name: this.shaped(shapeKey('page', p.filter)), text }, params.values);
+    const hi = Number(rows.at(-1)?.page_hi ?? 1);
+    const jobs = rows.filter((r) => r.id !== null).map(rowToJob).sort((a, b) => compareIds(b.id, a.id));
+    if (jobs.length === p.limit) return { jobs, nextCursor: jobs.at(-1)!.id };
+    const floor = hi - p.scan;
+    return { jobs, nextCursor: p.filter.data !== undefined && floor > 1 ? String(floor) : null };
+  }
+
+  async countMatching(filter: JobFilter): Promise<number> {
+    if (filter.data === undefined) {
+      const counts = await this.counts(filter.name === undefined ? {} : { name: filter.name });
+      return filter.status === undefined ? Object.values(counts).reduce((a, b) => a + b, 0) : counts[filter.status];
+    }
+    const params = new Params();
+    const text = countSql(filter, this.tables(), params);
+    const rows = await this.run<{ n: string }>('counts', 'count matching jobs', { name: this.shaped(shapeKey('count', filter)), text }, params.values);
+    return Number(rows[0]!.n);
+  }
+
+  async bulk(p: BulkParams): Promise<BulkResult> {
+    const params = new Params();
+    const cursor = p.cursor !== undefined && isRowId(p.cursor) ? p.cursor : null;
+    const text = bulkSql(p.op, p.filter, this.tables(), this.channel, params, { cursor, limit: p.limit, scan: p.scan, now: p.now });
+    type Row = { kind: 'chunk' | 'row'; id: string | null; name: string | null; from_status: JobStatus | null; to_status: JobStatus | null; n: number | null; min_id: string | null; lo: string | null };
+    const rows = await this.run<Row>('bulk', `${p.op} jobs in bulk`, { name: this.shaped(shapeKey(`bulk-${p.op}`, p.filter)), text }, params.values);
+    const chunk = rows.find((r) => r.kind === 'chunk')!;
+    const changed = rows
+      .filter((r) => r.kind === 'row')
+      .map((r) => ({ id: r.id!, name: r.name!, from: r.from_status!, to: r.to_status }))
+      .sort((a, b) => compareIds(b.id, a.id));
+    const lo = Number(chunk.lo);
+    const nextCursor = chunk.n === p.limit ? chunk.min_id : lo > 1 ? String(lo) : null;
+    return { changed, nextCursor };
+  }
+
+  /**
+   * Every 10 minutes (checked by the finishes, which write the per-minute counters) deletes per-minute
+   * counters older than 8 days; one statement, not awaited by the finish.
+   */
+  private pruneOldMinutes(now: number): void {
+    if (this.minutesPrunedAt === Number.NEGATIVE_INFINITY) this.minutesPrunedAt = now;
+    if (now - this.minutesPrunedAt < 10 * 60_000) return;
+    this.minutesPrunedAt = now;
+    this.run('prune', 'prune old throughput minutes', this.sql.pruneMinutes, [Math.floor(now / 60_000) - 8 * 24 * 60]).catch((error: Error) =>
+      this.logger.warn(`could not prune old throughput minutes: ${error.message}`),
+    );
+  }
+
+  private tables(): Tables {
+    const S = `"${this.schema}"`;
+    return { L: `${S}.jobs_live`, D: `${S}.jobs_done`, V: `${S}.jobs`, C: `${S}.counters` };
+  }
+
+  private shaped(key: string): string {
+    return `spool:${this.schema}:${key}`;
+  }
+
   async counts(filter: { name?: string }): Promise<JobCounts> {
     const rows = filter.name === undefined
-      ? await this.run<{ status: string; n: number }>('counts', 'count jobs', this.sql.countByStatus, [])
-      : await this.run<{ status: string; n: number }>('counts', 'count jobs', this.sql.countByStatusOfName, [filter.name]);
+      ? await this.run<{ status: number; n: string }>('counts', 'count jobs', this.sql.countByStatus, [])
+      : await this.run<{ status: number; n: string }>('counts', 'count jobs', this.sql.countByStatusOfName, [filter.name]);
     const counts = emptyCounts();
-    for (const row of rows) counts[row.status as keyof JobCounts] = row.n;
+    for (const row of rows) counts[JOB_STATUSES[row.status]!] = Number(row.n);
     return counts;
   }
 
@@ -226,19 +291,20 @@ export class PostgresStore implements Store {
   }
 
   async countsByName(): Promise<Record<string, JobCounts>> {
-    const rows = await this.run<{ name: string; status: string; n: number }>('counts', 'count jobs by name', this.sql.countByNameAndStatus, []);
+    const rows = await this.run<{ name: string; status: number; n: string }>('counts', 'count jobs by name', this.sql.countByNameAndStatus, []);
     const byName: Record<string, JobCounts> = {};
-    for (const row of rows) (byName[row.name] ??= emptyCounts())[row.status as keyof JobCounts] = row.n;
+    for (const row of rows) (byName[row.name] ??= emptyCounts())[JOB_STATUSES[row.status]!] = Number(row.n);
     return byName;
   }
 
   async names(): Promise<NameStats[]> {
-    const rows = await this.run<{ name: string; status: string; n: number }>('counts', 'read name stats', this.sql.nameStats, []);
+    const rows = await this.run<{ name: string; kind: number; key: number; n: string }>('counts', 'read name stats', this.sql.nameStats, []);
     const byName = new Map<string, NameStats>();
     for (const row of rows) {
       let entry = byName.get(row.name);
       if (!entry) byName.set(row.name, (entry = { name: row.name, counts: emptyCounts(), lastClaimAt: null }));
-      entry.counts[row.status as keyof JobCounts] = row.n;
+      if (row.kind === 0) entry.counts[JOB_STATUSES[row.key]!] = Number(row.n);
+      else entry.lastClaimAt = Number(row.n);
     }
     return [...byName.values()];
   }
@@ -356,6 +422,8 @@ function enqueuePayload(jobs: NewJob[]): string {
     if (job.timeout !== null) text += `,"timeout_ms":${job.timeout}`;
     if (job.uniqueKey !== null) text += `,"unique_key":${JSON.stringify(job.uniqueKey)}`;
     if (job.claimedBy) text += `,"claimed_by":${JSON.stringify(job.claimedBy.workerId)},"lease_until":${job.claimedBy.leaseUntil}`;
+    // The trace context is JSON text already (the producer's W3C carrier).
+    if (job.traceContext) text += `,"trace_context":${job.traceContext}`;
     parts[i] = `${text}}`;
   }
   return `[${parts.join(',')}]`;

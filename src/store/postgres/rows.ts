@@ -1,4 +1,4 @@
-import type { BackoffOptions, Job, JobStatus } from '../../job.ts';
+import { parseErrors, type BackoffOptions, type Job, type JobStatus } from '../../job.ts';
 
 /**
  * A jobs row as node-postgres returns it: bigint as string, json columns already parsed, timestamps as
@@ -26,6 +26,8 @@ export interface JobRow {
   lease_until: number | null;
   cancel_requested: boolean;
   unique_key: string | null;
+  errors: unknown;
+  trace_context: Record<string, string> | null;
 }
 
 /** Turns a row into the public Job shape, the same shape the SQLite store returns. */
@@ -52,6 +54,8 @@ export function rowToJob(row: JobRow): Job {
     timeout: row.timeout_ms,
     leaseUntil: date(row.lease_until),
     cancelRequested: row.cancel_requested,
+    errors: parseErrors(row.errors),
+    traceContext: row.trace_context ?? null,
   };
 }
 
@@ -85,6 +89,8 @@ export function claimedRowToJob(row: ClaimedRow, workerId: string, now: number, 
     timeout: row.timeout_ms,
     leaseUntil: new Date(leaseUntil),
     cancelRequested: row.cancel_requested,
+    errors: parseErrors(row.errors),
+    traceContext: row.trace_context ?? null,
   };
 }
 

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { type ExpectedIndex, indexesCreatedBy } from '../inspection.ts';
+import { countersMigration } from './counters.ts';
 
 /**
  * Migrations, applied in order on open; `<schema>.migrations` records which ran. All of them run in one
@@ -56,6 +57,37 @@ const MIGRATIONS: readonly ((S: string) => string)[] = [
   // pending job through the pending-name index and sorted them (19 ms for 10,000; O(backlog) per page).
   // Partial, so a claim never writes it; an enqueue writes one more entry, at the index's right edge.
   (S) => `CREATE INDEX jobs_live_pending_id ON ${S}.jobs_live (id) WHERE status = 'pending';`,
+  // Attempt history (job.errors): the last 20 failed attempts, appended by the statements that record each
+  // failure (the finish's requeued and archived branches, the claim for a lease that expired), carried by moves.
+  (S) => `
+  ALTER TABLE ${S}.jobs_live ADD COLUMN errors json;
+  ALTER TABLE ${S}.jobs_done ADD COLUMN errors json;
+  CREATE OR REPLACE VIEW ${S}.jobs AS
+    SELECT id, name, data, status, priority, attempts, max_attempts, backoff, timeout_ms, progress, result, error,
+           error_stack, run_at, created_at, started_at, completed_at, processing_by, lease_until, cancel_requested, unique_key, errors
+      FROM ${S}.jobs_live
+    UNION ALL
+    SELECT id, name, data, status, priority, attempts, max_attempts, backoff, timeout_ms, progress, result, error,
+           error_stack, run_at, created_at, started_at, completed_at, processing_by, lease_until, cancel_requested, unique_key, errors
+      FROM ${S}.jobs_done;
+  `,
+  // Exact counters kept per statement (counters.ts): counts, throughput per minute, last claim per name.
+  (S) => countersMigration(S),
+  // The producer's trace context (W3C traceparent/tracestate) when the application traces; NULL otherwise.
+  (S) => `
+  ALTER TABLE ${S}.jobs_live ADD COLUMN trace_context json;
+  ALTER TABLE ${S}.jobs_done ADD COLUMN trace_context json;
+  CREATE OR REPLACE VIEW ${S}.jobs AS
+    SELECT id, name, data, status, priority, attempts, max_attempts, backoff, timeout_ms, progress, result, error,
+           error_stack, run_at, created_at, started_at, completed_at, processing_by, lease_until, cancel_requested, unique_key,
+           errors, trace_context
+      FROM ${S}.jobs_live
+    UNION ALL
+    SELECT id, name, data, status, priority, attempts, max_attempts, backoff, timeout_ms, progress, result, error,
+           error_stack, run_at, created_at, started_at, completed_at, processing_by, lease_until, cancel_requested, unique_key,
+           errors, trace_context
+      FROM ${S}.jobs_done;
+  `,
 ];
 
 /**

@@ -1,3 +1,5 @@
+import { ERRORS_KEPT } from '../../job.ts';
+import { claimedAt, countedCte, endedInMinute, moves } from './counters.ts';
 import { quoteIdent } from './schema.ts';
 
 /**
@@ -17,20 +19,31 @@ export interface Statement {
 }
 
 /** The columns of a job, in the order every job-returning statement gives them. */
-const JOB_COLUMNS = [
+export const JOB_COLUMNS = [
   'id', 'name', 'data', 'status', 'priority', 'attempts', 'max_attempts', 'backoff', 'timeout_ms', 'progress',
   'result', 'error', 'error_stack', 'run_at', 'created_at', 'started_at', 'completed_at', 'processing_by',
-  'lease_until', 'cancel_requested', 'unique_key',
+  'lease_until', 'cancel_requested', 'unique_key', 'errors', 'trace_context',
 ] as const;
 
 /**
- * What a claim returns of each job: the rest (status, result, started/completed/lease times, worker) is known
- * to the claimer, so the rows stay narrow (rows.ts claimedRowToJob). 15 columns instead of 21, and two
- * timestamps fewer to format and parse per job.
+ * `errors` (json) with one failed attempt appended, the oldest dropped beyond 20: `attempt`, `message`,
+ * `stack` and `workerId` are SQL expressions; `at` a parameter of epoch ms.
  */
-const CLAIMED_COLUMNS = [
+export function appendError(errors: string, e: { attempt: string; at: string; message: string; stack: string; workerId: string }): string {
+  const list = `coalesce(${errors}::jsonb, '[]'::jsonb)`;
+  return `((CASE WHEN jsonb_array_length(${list}) >= ${ERRORS_KEPT} THEN ${list} - 0 ELSE ${list} END)
+      || jsonb_build_array(jsonb_build_object('attempt', ${e.attempt}, 'at', ${e.at}::float8, 'message', ${e.message}, 'stack', ${e.stack}, 'workerId', ${e.workerId})))::json`;
+}
+
+/**
+ * What a claim returns of each job: the rest (status, result, started/completed/lease times, worker) is known
+ * to the claimer, so the rows stay narrow (rows.ts claimedRowToJob): 17 columns instead of 23, and two
+ * timestamps fewer to format and parse per job. The attempt history and the trace context come along: the
+ * handler sees its job's earlier failures, and its span continues the producer's trace.
+ */
+export const CLAIMED_COLUMNS = [
   'id', 'name', 'data', 'priority', 'attempts', 'max_attempts', 'backoff', 'timeout_ms', 'progress', 'error',
-  'error_stack', 'run_at', 'created_at', 'cancel_requested', 'unique_key',
+  'error_stack', 'run_at', 'created_at', 'cancel_requested', 'unique_key', 'errors', 'trace_context',
 ] as const;
 
 /**
@@ -41,14 +54,14 @@ const CLAIMED_COLUMNS = [
 const TIMESTAMP_COLUMNS: ReadonlySet<string> = new Set(['run_at', 'created_at', 'started_at', 'completed_at', 'lease_until']);
 
 /** `columns` of `alias` as a select list, timestamps as epoch ms under their own names. */
-function selectList(alias: string, columns: readonly string[]): string {
+export function selectList(alias: string, columns: readonly string[]): string {
   return columns.map((c) => (TIMESTAMP_COLUMNS.has(c) ? `date_part('epoch', ${alias}.${c}) * 1000 AS ${c}` : `${alias}.${c}`)).join(', ');
 }
 
 /** Largest NOTIFY payload we send; PostgreSQL refuses 8,000 bytes and more. */
 export const MAX_PAYLOAD_BYTES = 7_900;
 
-const ts = (param: string) => `to_timestamp(${param}::float8 / 1000)`;
+export const ts = (param: string) => `to_timestamp(${param}::float8 / 1000)`;
 
 /**
  * The change-feed tail of a statement. `ev` must be a CTE of (type, id, name, run_at) rows; the result is
@@ -57,7 +70,7 @@ const ts = (param: string) => `to_timestamp(${param}::float8 / 1000)`;
  * counts instead of ids (`"c"`), and if even that does not fit, the bare string "external".
  * The main query must reference `note` (see GATE) or PostgreSQL would never run it.
  */
-function notifyCtes(channel: string): string {
+export function notifyCtes(channel: string): string {
   return `
   ev_groups AS (
     SELECT type, array_agg(id::text ORDER BY id) AS ids, array_agg(DISTINCT name) AS names, count(*) AS n,
@@ -85,7 +98,7 @@ function notifyCtes(channel: string): string {
  */
 
 /** A one-time filter that makes PostgreSQL run the `note` CTE (once) before returning any row. */
-const GATE = `(SELECT count(*) FROM note) >= 0`;
+export const GATE = `(SELECT count(*) FROM note) >= 0`;
 
 /** Builds every statement for one schema and its NOTIFY channel. */
 export function buildStatements(schema: string, channel: string) {
@@ -94,6 +107,7 @@ export function buildStatements(schema: string, channel: string) {
   const L = `${S}.jobs_live`;
   const D = `${S}.jobs_done`;
   const V = `${S}.jobs`;
+  const C = `${S}.counters`;
   const name = (key: string) => `spool:${schema}:${key}`;
   const cols = (alias: string) => selectList(alias, JOB_COLUMNS);
   const allColumns = JOB_COLUMNS.join(', ');
@@ -123,7 +137,8 @@ export function buildStatements(schema: string, channel: string) {
     RETURNING j.*, CASE WHEN o.status IN ('retry', 'released') THEN 'cancelled' ELSE o.status END AS outcome,
               o.result AS new_result, o.progress AS new_progress,
               CASE WHEN o.status = 'released' THEN 'cancelled by request' ELSE o.error END AS new_error,
-              CASE WHEN o.status = 'released' THEN j.error_stack ELSE o.error_stack END AS new_error_stack),
+              CASE WHEN o.status = 'released' THEN j.error_stack ELSE o.error_stack END AS new_error_stack,
+              o.status AS reported),
   archived AS (
     INSERT INTO ${D} (${allColumns})
     SELECT id, name, data, outcome, priority,
@@ -134,7 +149,12 @@ export function buildStatements(schema: string, channel: string) {
            CASE WHEN outcome = 'completed' THEN new_result::json ELSE result END,
            CASE WHEN outcome = 'completed' THEN error ELSE new_error END,
            CASE WHEN outcome = 'completed' THEN error_stack ELSE new_error_stack END,
-           run_at, created_at, started_at, ${ts('$3')}, processing_by, NULL, false, unique_key
+           run_at, created_at, started_at, ${ts('$3')}, processing_by, NULL, false, unique_key,
+           -- A failed attempt goes into the history, also when a cancel request then ends the job.
+           CASE WHEN reported IN ('failed', 'retry')
+                THEN ${appendError('errors', { attempt: 'LEAST(attempts, max_attempts)', at: '$3', message: 'new_error', stack: 'new_error_stack', workerId: '$2::text' })}
+                ELSE errors END,
+           trace_context
       FROM ended),
   requeued AS (
     UPDATE ${L} j
@@ -144,6 +164,9 @@ export function buildStatements(schema: string, channel: string) {
            error_stack = CASE WHEN o.status = 'retry' THEN o.error_stack ELSE j.error_stack END,
            run_at = CASE WHEN o.status = 'retry' THEN to_timestamp(o.run_at / 1000) ELSE j.run_at END,
            attempts = CASE WHEN o.status = 'released' THEN j.attempts - 1 ELSE j.attempts END,
+           errors = CASE WHEN o.status = 'retry'
+                         THEN ${appendError('j.errors', { attempt: 'j.attempts', at: '$3', message: 'o.error', stack: 'o.error_stack', workerId: '$2::text' })}
+                         ELSE j.errors END,
            lease_until = NULL,
            cancel_requested = false
       FROM fin o
@@ -154,6 +177,12 @@ export function buildStatements(schema: string, channel: string) {
     SELECT id, name, run_at, outcome AS status FROM ended
     UNION ALL
     SELECT id, name, run_at, 'pending' AS status FROM requeued)`;
+  // What the finishing CTEs change in the counters (counters.ts): moves out of running, completions per minute.
+  const finishDeltas = [
+    moves('ended', "'running'", 'outcome'),
+    moves('requeued', "'running'", "'pending'"),
+    endedInMinute('ended', 'outcome', '$3'),
+  ];
   const finishEvents = `
     SELECT CASE status WHEN 'pending' THEN 'retrying' ELSE status END AS type, id, name, run_at
       FROM finished`;
@@ -162,7 +191,7 @@ export function buildStatements(schema: string, channel: string) {
   const archive = (from: string, status: string) => `
     INSERT INTO ${D} AS j (${allColumns})
     SELECT id, name, data, '${status}', priority, attempts, max_attempts, backoff, timeout_ms, progress, result, error, error_stack,
-           run_at, created_at, started_at, ${ts('$2')}, processing_by, NULL, false, unique_key
+           run_at, created_at, started_at, ${ts('$2')}, processing_by, NULL, false, unique_key, errors, trace_context
       FROM ${from}
     RETURNING ${cols('j')}`;
 
@@ -177,23 +206,27 @@ export function buildStatements(schema: string, channel: string) {
   WITH input AS (
     SELECT * FROM json_to_recordset($1::json)
       AS j(i integer, name text, data json, priority integer, run_at float8, max_attempts integer,
-           backoff json, timeout_ms integer, unique_key text, claimed_by text, lease_until float8)),
+           backoff json, timeout_ms integer, unique_key text, claimed_by text, lease_until float8, trace_context json)),
   inserted AS (
     INSERT INTO ${L} (name, data, priority, run_at, max_attempts, backoff, timeout_ms, unique_key, created_at,
-                      status, attempts, processing_by, lease_until, started_at)
+                      status, attempts, processing_by, lease_until, started_at, trace_context)
     -- Data JSON null comes out of the recordset as SQL NULL: store it as the JSON null it was.
     SELECT name, coalesce(data, 'null'::json), priority, to_timestamp(run_at / 1000), max_attempts, backoff, timeout_ms,
            unique_key, ${ts('$2')},
            -- A job handed straight to an idle worker of the enqueuing process is inserted claimed.
            CASE WHEN claimed_by IS NULL THEN 'pending' ELSE 'running' END, CASE WHEN claimed_by IS NULL THEN 0 ELSE 1 END,
-           claimed_by, to_timestamp(lease_until / 1000), CASE WHEN claimed_by IS NOT NULL THEN ${ts('$2')} END
+           claimed_by, to_timestamp(lease_until / 1000), CASE WHEN claimed_by IS NOT NULL THEN ${ts('$2')} END,
+           trace_context::json
       FROM input ORDER BY i
     ON CONFLICT DO NOTHING
-    RETURNING id, name, run_at, unique_key),
+    RETURNING id, name, run_at, unique_key, status),
   held AS (
     SELECT id, unique_key FROM ${L}
      WHERE unique_key IN (SELECT unique_key FROM input WHERE unique_key IS NOT NULL)),
-  ev AS (SELECT 'added'::text AS type, id, name, run_at FROM inserted),${notify}
+  ev AS (SELECT 'added'::text AS type, id, name, run_at FROM inserted),${notify},${countedCte(C, [
+    moves('inserted', null, 'status'),
+    claimedAt('inserted', '$2', "status = 'running'"),
+  ])}
   SELECT id, unique_key, true AS inserted FROM inserted WHERE ${GATE}
   UNION ALL
   SELECT id, unique_key, false FROM held`,
@@ -233,12 +266,24 @@ export function buildStatements(schema: string, channel: string) {
   claimed AS (
     UPDATE ${L} j
        SET status = 'running', attempts = j.attempts + 1, processing_by = $2,
-           lease_until = ${ts('$4')}, started_at = ${ts('$3')}
+           lease_until = ${ts('$4')}, started_at = ${ts('$3')},
+           -- A lease-expired job taken back: its lost attempt goes into the history (SET sees the old row).
+           errors = CASE WHEN j.status = 'running'
+                         THEN ${appendError('j.errors', {
+                           attempt: 'j.attempts', at: '$3',
+                           message: `'lease expired: worker ' || coalesce(j.processing_by, '?') || ' stopped renewing it (it died, hung or lost the database)'`,
+                           stack: 'NULL::text', workerId: 'j.processing_by',
+                         })}
+                         ELSE j.errors END
      WHERE j.id = ANY(ARRAY(SELECT id FROM expired UNION ALL SELECT id FROM due))
     RETURNING ${CLAIMED_COLUMNS.map((c) => `j.${c}`).join(', ')}),
   ev AS (
     SELECT 'started'::text AS type, id, name, run_at FROM claimed
-    UNION ALL ${finishEvents}),${notify}
+    UNION ALL ${finishEvents}),${notify},${countedCte(C, [
+    ...finishDeltas,
+    moves('claimed', "'pending'", "'running'", 'id IN (SELECT id FROM due)'),
+    claimedAt('claimed', '$3'),
+  ])}
   SELECT false AS fin, ${selectList('c', CLAIMED_COLUMNS)} FROM claimed c WHERE ${GATE}
   UNION ALL
   SELECT true, f.id, f.status, ${CLAIMED_COLUMNS.slice(2).map(() => 'NULL').join(', ')} FROM finished f`,
@@ -250,7 +295,7 @@ export function buildStatements(schema: string, channel: string) {
       name: name('finish'),
       text: `
   WITH ${finishCtes(4)},
-  ev AS (${finishEvents}),${notify}
+  ev AS (${finishEvents}),${notify},${countedCte(C, finishDeltas)}
   SELECT id, status FROM finished WHERE ${GATE}`,
     },
 
@@ -291,28 +336,34 @@ export function buildStatements(schema: string, channel: string) {
     // Listing, newest first, keyset by id: one statement per filter shape, each with its own index and plan.
     list: listStatements(name, L, D, V, cols),
 
-    countByStatus: { name: name('count-by-status'), text: `SELECT status, count(*)::int AS n FROM ${V} GROUP BY status` },
+    // Counts read the counters (counters.ts): at most names × 5 × 64 rows, whatever the number of jobs.
+    countByStatus: { name: name('count-by-status'), text: `SELECT key::int AS status, sum(n)::bigint AS n FROM ${C} WHERE kind = 0 GROUP BY key` },
     countByStatusOfName: {
       name: name('count-by-status-of-name'),
-      text: `SELECT status, count(*)::int AS n FROM ${V} WHERE name = $1 GROUP BY status`,
+      text: `SELECT key::int AS status, sum(n)::bigint AS n FROM ${C} WHERE kind = 0 AND name = $1 GROUP BY key`,
     },
     countByNameAndStatus: {
       name: name('count-by-name-and-status'),
-      text: `SELECT name, status, count(*)::int AS n FROM ${V} GROUP BY name, status`,
+      text: `SELECT name, key::int AS status, sum(n)::bigint AS n FROM ${C} WHERE kind = 0 GROUP BY name, key HAVING sum(n) <> 0`,
     },
 
-    // Interim, until counters land in this store: a GROUP BY over the table (no last-claim record yet).
-    nameStats: { name: name('name-stats'), text: `SELECT name, status, count(*)::int AS n FROM ${V} GROUP BY name, status` },
-    // $1 since (epoch minute), $2 name or NULL. Interim: reads finished rows of the period (no index on completed_at).
+    // Status counts and last claims of every name, from the counters.
+    nameStats: {
+      name: name('name-stats'),
+      text: `SELECT name, kind::int AS kind, key::int AS key, (CASE WHEN kind = 3 THEN max(n) ELSE sum(n) END)::bigint AS n
+               FROM ${C} WHERE kind IN (0, 3) GROUP BY name, kind, key HAVING kind = 3 OR sum(n) <> 0`,
+    },
+    // $1 since (epoch minute), $2 name or NULL.
     throughput: {
       name: name('throughput'),
       text: `
-  SELECT (extract(epoch FROM completed_at) / 60)::bigint AS minute,
-         count(*) FILTER (WHERE status = 'completed')::int AS completed, count(*) FILTER (WHERE status = 'failed')::int AS failed
-    FROM ${D}
-   WHERE status IN ('completed', 'failed') AND completed_at >= to_timestamp($1::float8 * 60) AND ($2::text IS NULL OR name = $2)
-   GROUP BY 1 ORDER BY 1`,
+  SELECT key AS minute, (sum(n) FILTER (WHERE kind = 1))::int AS completed, (sum(n) FILTER (WHERE kind = 2))::int AS failed
+    FROM ${C}
+   WHERE kind IN (1, 2) AND key >= $1::bigint AND ($2::text IS NULL OR name = $2)
+   GROUP BY key ORDER BY key`,
     },
+    // $1 before (epoch minute): per-minute counters older than that go.
+    pruneMinutes: { name: name('prune-minutes'), text: `DELETE FROM ${C} WHERE kind IN (1, 2) AND key < $1::bigint` },
 
     // $1 id, $2 now. Moves a failed or cancelled job back to the live table, pending, attempts reset. A live
     // job holding its uniqueKey makes the INSERT fail with a unique violation (the store explains it).
@@ -323,10 +374,10 @@ export function buildStatements(schema: string, channel: string) {
   changed AS (
     INSERT INTO ${L} AS j (${allColumns})
     SELECT id, name, data, 'pending', priority, 0, max_attempts, backoff, timeout_ms, NULL, NULL, NULL, NULL,
-           ${ts('$2')}, created_at, NULL, NULL, NULL, NULL, false, unique_key
+           ${ts('$2')}, created_at, NULL, NULL, NULL, NULL, false, unique_key, errors, trace_context
       FROM gone
     RETURNING ${cols('j')}),
-  ev AS (SELECT 'retrying'::text AS type, id, name, to_timestamp(run_at / 1000) AS run_at FROM changed),${notify}
+  ev AS (SELECT 'retrying'::text AS type, id, name, to_timestamp(run_at / 1000) AS run_at FROM changed),${notify},${countedCte(C, [moves('gone', 'status', "'pending'")])}
   SELECT * FROM changed WHERE ${GATE}`,
     },
 
@@ -343,7 +394,7 @@ export function buildStatements(schema: string, channel: string) {
   flagged AS (
     UPDATE ${L} j SET cancel_requested = true FROM target t WHERE j.id = t.id AND t.status = 'running'
     RETURNING ${cols('j')}),
-  ev AS (SELECT 'cancelled'::text AS type, id, name, to_timestamp(run_at / 1000) AS run_at FROM archived),${notify}
+  ev AS (SELECT 'cancelled'::text AS type, id, name, to_timestamp(run_at / 1000) AS run_at FROM archived),${notify},${countedCte(C, [moves('gone', "'pending'", "'cancelled'")])}
   SELECT * FROM archived WHERE ${GATE}
   UNION ALL
   SELECT * FROM flagged`,
@@ -356,7 +407,7 @@ export function buildStatements(schema: string, channel: string) {
   WITH live AS (DELETE FROM ${L} j WHERE j.id = $1 RETURNING ${cols('j')}),
   done AS (DELETE FROM ${D} j WHERE j.id = $1 RETURNING ${cols('j')}),
   changed AS (SELECT * FROM live UNION ALL SELECT * FROM done),
-  ev AS (SELECT 'deleted'::text AS type, id, name, to_timestamp(run_at / 1000) AS run_at FROM changed),${notify}
+  ev AS (SELECT 'deleted'::text AS type, id, name, to_timestamp(run_at / 1000) AS run_at FROM changed),${notify},${countedCte(C, [moves('changed', 'status', null)])}
   SELECT * FROM changed WHERE ${GATE}`,
     },
 
@@ -370,7 +421,7 @@ export function buildStatements(schema: string, channel: string) {
      WHERE j.id = ANY(ARRAY(
        SELECT id FROM ${D} WHERE status = ANY($1::text[]) AND completed_at < ${ts('$2')}
         ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED))
-    RETURNING j.id)
+    RETURNING j.id, j.name, j.status),${countedCte(C, [moves('gone', 'status', null)])}
   SELECT count(*)::int AS n FROM gone`,
     },
   } satisfies Record<string, Statement | Record<string, Statement>>;

@@ -1,4 +1,4 @@
-import type { BackoffOptions, Job, JobStatus } from '../../job.ts';
+import { parseErrors, type BackoffOptions, type Job, type JobStatus } from '../../job.ts';
 import type { CLAIMED_COLUMNS } from './statements.ts';
 
 /** A spool_jobs row as better-sqlite3 returns it. */
@@ -24,6 +24,10 @@ export interface JobRow {
   lease_until: number | null;
   cancel_requested: number;
   unique_key: string | null;
+  /** The attempt history as JSON text. */
+  errors?: string | null;
+  /** The producer's trace context as JSON text. */
+  trace_context?: string | null;
   /** The status before the last claim or retry, as its index in JOB_STATUSES (see the migration that added it). */
   prev_status?: number | null;
 }
@@ -55,6 +59,8 @@ export function rowToJob(row: JobRow): Job {
     timeout: row.timeout_ms,
     leaseUntil: dateOrNull(row.lease_until),
     cancelRequested: row.cancel_requested === 1,
+    errors: parseErrors(row.errors ?? null),
+    traceContext: row.trace_context ? (JSON.parse(row.trace_context) as Record<string, string>) : null,
   };
 }
 
@@ -63,7 +69,7 @@ export type ClaimedRow = unknown[] & { length: (typeof CLAIMED_COLUMNS)['length'
 
 /** Turns a claimed row into a Job; the fields the claim set come from the claim itself. */
 export function claimedRowToJob(row: ClaimedRow, claim: { workerId: string; now: number; leaseUntil: number }): Job {
-  const [id, name, data, priority, attempts, maxAttempts, backoff, timeout, progress, error, errorStack, runAt, createdAt, cancelRequested, uniqueKey] =
+  const [id, name, data, priority, attempts, maxAttempts, backoff, timeout, progress, error, errorStack, runAt, createdAt, cancelRequested, uniqueKey, , errors, traceContext] =
     row;
   return {
     id: String(id),
@@ -87,5 +93,7 @@ export function claimedRowToJob(row: ClaimedRow, claim: { workerId: string; now:
     timeout: timeout as number | null,
     leaseUntil: new Date(claim.leaseUntil),
     cancelRequested: cancelRequested === 1,
+    errors: parseErrors(errors ?? null),
+    traceContext: traceContext ? (JSON.parse(traceContext as string) as Record<string, string>) : null,
   };
 }

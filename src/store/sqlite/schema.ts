@@ -77,6 +77,16 @@ const MIGRATIONS: readonly string[] = [
            name, count(*)
       FROM spool_jobs GROUP BY name, status;
   `,
+  // Attempt history (job.errors): the last 20 failed attempts as a JSON array, appended by the statements
+  // that record each failure (FINISH for errors and timeouts, CLAIM for a lease that expired).
+  `
+  ALTER TABLE spool_jobs ADD COLUMN errors TEXT;
+  `,
+  // The producer's trace context (W3C traceparent/tracestate as JSON), written by the insert when the
+  // application traces with OpenTelemetry; NULL (no bytes) otherwise.
+  `
+  ALTER TABLE spool_jobs ADD COLUMN trace_context TEXT;
+  `,
 ];
 
 /** How many migrations this version of Spool knows. */

@@ -4,15 +4,16 @@ import { dirname } from 'node:path';
 import { StoreError, ValidationError } from '../../errors.ts';
 import { emptyCounts, JOB_STATUSES, type Job, type JobCounts, type JobStatus } from '../../job.ts';
 import { defaultLogger, type Logger } from '../../logger.ts';
-import { claimOrder, isRowId, orderEnqueuedIds } from '../job-ids.ts';
+import { claimOrder, compareIds, isRowId, orderEnqueuedIds } from '../job-ids.ts';
 import { StatementCounter } from '../statement-counter.ts';
 import type {
-  ClaimParams, ClaimResult, FeedEvent, FinishResult, ListFilter, MinuteCount, NameStats, NewJob, Outcome, Store, StoreStats, TickParams, TickResult,
-  TransitionOp, WatchJobsParams,
+  BulkParams, BulkResult, ClaimParams, ClaimResult, FeedEvent, FinishResult, JobFilter, ListFilter, MinuteCount, NameStats, NewJob, Outcome,
+  PageParams, Store, StoreStats, TickParams, TickResult, TransitionOp, WatchJobsParams,
 } from '../store.ts';
 import { transitionRefused, uniqueKeyHeld } from '../transition-error.ts';
 import { DataVersionFeed } from './data-version-feed.ts';
 import { DiskFullRecovery } from './disk-full.ts';
+import { chunkSql, countSql, pageSql } from './filter-statements.ts';
 import { Journal } from './journal.ts';
 import { JournalFeed } from './journal-feed.ts';
 import { type ClaimedRow, claimedRowToJob, type JobRow, rowToJob } from './rows.ts';
@@ -65,6 +66,8 @@ export class SqliteStore implements Store {
   private readonly jobFeed: JournalFeed;
   private readonly tx: <T>(work: () => T) => T;
   private journalWrites = 0;
+  /** Statements whose text follows a filter's shape (filter-statements.ts), prepared once per shape. */
+  private readonly shaped = new Map<string, Database.Statement>();
   private readonly diskFull: DiskFullRecovery;
   private readonly path: string;
 
@@ -241,6 +244,58 @@ export class SqliteStore implements Store {
       }) as JobRow[],
     false);
     return rows.map(rowToJob);
+  }
+
+  async page(p: PageParams): Promise<{ jobs: Job[]; nextCursor: string | null }> {
+    const params: Record<string, unknown> = { cursor: cursorOf(p.cursor), limit: p.limit, scan: p.scan };
+    const sql = pageSql(p.filter, params);
+    const rows = this.run('list', 1, 'list jobs', () => this.prepared(sql).all(params) as (JobRow & { page_hi: number | null })[]);
+    const hi = rows.at(-1)?.page_hi ?? 1;
+    const jobs = rows.filter((r) => r.id !== null).map(rowToJob).sort((a, b) => compareIds(b.id, a.id));
+    if (jobs.length === p.limit) return { jobs, nextCursor: jobs.at(-1)!.id };
+    const floor = hi - p.scan;
+    return { jobs, nextCursor: p.filter.data !== undefined && floor > 1 ? String(floor) : null };
+  }
+
+  async countMatching(filter: JobFilter): Promise<number> {
+    if (filter.data === undefined) {
+      const counts = await this.counts(filter.name === undefined ? {} : { name: filter.name });
+      return filter.status === undefined ? Object.values(counts).reduce((a, b) => a + b, 0) : counts[filter.status];
+    }
+    const params: Record<string, unknown> = {};
+    const sql = countSql(filter, params);
+    return this.run('counts', 1, 'count matching jobs', () => (this.prepared(sql).get(params) as { n: number }).n);
+  }
+
+  async bulk(p: BulkParams): Promise<BulkResult> {
+    const params: Record<string, unknown> = { limit: p.limit };
+    const sql = chunkSql(p.op, p.filter, params);
+    return this.write('bulk', `${p.op} jobs in bulk`, p.now, (journal) => {
+      let statements = 0;
+      let hi = cursorOf(p.cursor);
+      if (hi === null) {
+        hi = (this.stmt.maxId.get() as { id: number }).id + 1;
+        statements++;
+      }
+      const lo = p.filter.data !== undefined ? Math.max(1, hi - p.scan) : 1;
+      const ids = this.prepared(sql).pluck(true).all({ ...params, hi, lo }) as number[];
+      statements++;
+      if (ids.length === 0) return { value: { changed: [], nextCursor: lo > 1 ? String(lo) : null }, statements };
+      const changed = bulkApply(this.stmt, journal, p.op, JSON.stringify(ids), p.now).sort((a, b) => compareIds(b.id, a.id));
+      const nextCursor = ids.length === p.limit ? String(ids.at(-1)!) : lo > 1 ? String(lo) : null;
+      return { value: { changed, nextCursor }, statements: statements + 1 };
+    });
+  }
+
+  /** A statement of a filter's shape, prepared on first use (at most 200 shapes kept). */
+  private prepared(sql: string): Database.Statement {
+    let statement = this.shaped.get(sql);
+    if (!statement) {
+      if (this.shaped.size >= 200) this.shaped.delete(this.shaped.keys().next().value!);
+      statement = this.db.prepare(sql);
+      this.shaped.set(sql, statement);
+    }
+    return statement;
   }
 
   async counts(filter: { name?: string }): Promise<JobCounts> {
@@ -445,7 +500,44 @@ function prepareAll(db: Database.Database) {
     cancelJob: db.prepare(SQL.CANCEL_JOB),
     deleteJob: db.prepare(SQL.DELETE_JOB),
     prune: db.prepare(SQL.PRUNE_JOBS),
+    bulkRetry: db.prepare(SQL.BULK_RETRY),
+    bulkCancel: db.prepare(SQL.BULK_CANCEL),
+    bulkDelete: db.prepare(SQL.BULK_DELETE),
+    maxId: db.prepare(SQL.MAX_ID),
   };
+}
+
+/** Applies one chunk of a bulk action to `ids` (JSON), noting what changed. */
+function bulkApply(stmt: ReturnType<typeof prepareAll>, journal: Journal, op: BulkParams['op'], ids: string, now: number): BulkResult['changed'] {
+  const changed: BulkResult['changed'] = [];
+  if (op === 'retry') {
+    for (const row of stmt.bulkRetry.all({ ids, now }) as { id: number; name: string; prev_status: number }[]) {
+      const from = JOB_STATUSES[row.prev_status]!;
+      journal.note('retrying', row.id);
+      journal.move(row.name, from, 'pending');
+      changed.push({ id: String(row.id), name: row.name, from, to: 'pending' });
+    }
+  } else if (op === 'cancel') {
+    for (const row of stmt.bulkCancel.all({ ids, now }) as { id: number; name: string; status: JobStatus }[]) {
+      if (row.status === 'cancelled') {
+        journal.note('cancelled', row.id);
+        journal.move(row.name, 'pending', 'cancelled');
+      }
+      changed.push({ id: String(row.id), name: row.name, from: row.status === 'cancelled' ? 'pending' : 'running', to: row.status });
+    }
+  } else {
+    for (const row of stmt.bulkDelete.all({ ids }) as { id: number; name: string; status: JobStatus }[]) {
+      journal.note('deleted', row.id, row.name);
+      journal.move(row.name, row.status, null);
+      changed.push({ id: String(row.id), name: row.name, from: row.status, to: null });
+    }
+  }
+  return changed;
+}
+
+/** A cursor as the id to start below, or null for "from the newest". */
+function cursorOf(cursor: string | undefined): number | null {
+  return cursor !== undefined && isRowId(cursor) ? Number(cursor) : null;
 }
 
 /** Notes what a retry, cancel or delete of one job changed. */
@@ -475,6 +567,7 @@ function toInsertable(job: NewJob) {
     uniqueKey: job.uniqueKey,
     claimedBy: job.claimedBy?.workerId ?? null,
     leaseUntil: job.claimedBy?.leaseUntil ?? null,
+    traceContext: job.traceContext ?? null,
   };
 }
 

@@ -1,3 +1,5 @@
+import { ERRORS_KEPT } from '../../job.ts';
+
 /**
  * Every SQL statement the SQLite store runs, named. Batches travel as one JSON parameter read with
  * json_each, so a statement's text (and its prepared plan) is the same for 1 job or 1,000.
@@ -17,18 +19,26 @@ const STATUS_CODE_SQL = `CASE status WHEN 'pending' THEN 0 WHEN 'running' THEN 1
 const JOB_ROW_COLUMNS = [
   'name', 'data', 'status', 'priority', 'attempts', 'max_attempts', 'backoff', 'timeout_ms', 'progress', 'result',
   'error', 'error_stack', 'run_at', 'created_at', 'started_at', 'completed_at', 'processing_by', 'lease_until',
-  'cancel_requested', 'unique_key',
+  'cancel_requested', 'unique_key', 'errors', 'trace_context',
 ] as const;
+
+/**
+ * `errors` with one failed attempt appended (`entry`: SQL of a json_object), the oldest dropped beyond 20.
+ * Each statement appends at most one entry to a job, so one removal always suffices.
+ */
+const appendError = (entry: string, errors = 'errors') =>
+  `json_insert(CASE WHEN json_array_length(coalesce(${errors}, '[]')) >= ${ERRORS_KEPT} THEN json_remove(${errors}, '$[0]') ELSE coalesce(${errors}, '[]') END, '$[#]', ${entry})`;
 
 export const INSERT_JOBS = `
   INSERT INTO spool_jobs (name, data, priority, run_at, max_attempts, backoff, timeout_ms, unique_key, created_at,
-                          status, attempts, processing_by, lease_until, started_at)
+                          status, attempts, processing_by, lease_until, started_at, trace_context)
   SELECT json_extract(value, '$.name'), json_extract(value, '$.data'), json_extract(value, '$.priority'),
          json_extract(value, '$.runAt'), json_extract(value, '$.maxAttempts'), json_extract(value, '$.backoff'),
          json_extract(value, '$.timeout'), json_extract(value, '$.uniqueKey'), @now,
          -- A job handed straight to an idle worker of this process is inserted claimed.
          iif(value ->> '$.claimedBy' IS NULL, 'pending', 'running'), iif(value ->> '$.claimedBy' IS NULL, 0, 1),
-         value ->> '$.claimedBy', value ->> '$.leaseUntil', iif(value ->> '$.claimedBy' IS NULL, NULL, @now)
+         value ->> '$.claimedBy', value ->> '$.leaseUntil', iif(value ->> '$.claimedBy' IS NULL, NULL, @now),
+         value ->> '$.traceContext'
     FROM json_each(@jobs)
    WHERE true
    ORDER BY key
@@ -45,7 +55,7 @@ export const SELECT_IDS_BY_UNIQUE_KEY = `
  */
 export const CLAIMED_COLUMNS = [
   'id', 'name', 'data', 'priority', 'attempts', 'max_attempts', 'backoff', 'timeout_ms', 'progress',
-  'error', 'error_stack', 'run_at', 'created_at', 'cancel_requested', 'unique_key', 'prev_status',
+  'error', 'error_stack', 'run_at', 'created_at', 'cancel_requested', 'unique_key', 'prev_status', 'errors', 'trace_context',
 ] as const;
 
 // Lease-expired jobs first (they have waited longest), then due pending jobs in priority order. Expired
@@ -54,7 +64,9 @@ export const CLAIMED_COLUMNS = [
 export const CLAIM_JOBS = `
   UPDATE spool_jobs
      SET status = 'running', attempts = attempts + 1, processing_by = @workerId,
-         lease_until = @leaseUntil, started_at = @now, prev_status = ${STATUS_CODE_SQL}
+         lease_until = @leaseUntil, started_at = @now, prev_status = ${STATUS_CODE_SQL},
+         -- A lease-expired job taken back: its lost attempt goes into the history (SET sees the old row).
+         errors = CASE status WHEN 'running' THEN ${appendError(`json_object('attempt', attempts, 'at', @now, 'message', 'lease expired: worker ' || coalesce(processing_by, '?') || ' stopped renewing it (it died, hung or lost the database)', 'stack', NULL, 'workerId', processing_by)`)} ELSE errors END
    WHERE id IN (
      SELECT id FROM (
        SELECT id FROM spool_jobs INDEXED BY spool_jobs_status_id
@@ -110,6 +122,10 @@ export const FINISH = `
                          WHEN o.status IN ('failed', 'cancelled') OR spool_jobs.cancel_requested = 1
                            THEN min(spool_jobs.attempts, spool_jobs.max_attempts)
                          ELSE spool_jobs.attempts END,
+         errors = CASE WHEN o.status IN ('retry', 'failed') THEN ${appendError(
+           `json_object('attempt', min(spool_jobs.attempts, spool_jobs.max_attempts), 'at', @now, 'message', o.error, 'stack', o.error_stack, 'workerId', @workerId)`,
+           'spool_jobs.errors',
+         )} ELSE spool_jobs.errors END,
          completed_at = CASE WHEN o.status IN ('completed', 'failed', 'cancelled') OR spool_jobs.cancel_requested = 1 THEN @now END,
          lease_until = NULL,
          cancel_requested = 0
@@ -176,6 +192,25 @@ export const PRUNE_JOBS = `
                  WHERE status IN (SELECT value FROM json_each(@statuses)) AND completed_at < @before
                  ORDER BY id LIMIT @limit)
   RETURNING name, status`;
+
+// Bulk actions by ids (one chunk of at most 1,000, chosen by filter-statements.ts chunkSql in the same transaction).
+// A retry whose uniqueKey is held again by a live job is skipped (OR IGNORE), as retry() would refuse it.
+export const BULK_RETRY = `
+  UPDATE OR IGNORE spool_jobs
+     SET status = 'pending', attempts = 0, run_at = @now, error = NULL, error_stack = NULL, result = NULL,
+         progress = NULL, started_at = NULL, completed_at = NULL, lease_until = NULL, processing_by = NULL,
+         cancel_requested = 0, prev_status = ${STATUS_CODE_SQL}
+   WHERE id IN (SELECT value FROM json_each(@ids)) AND status IN ('failed', 'cancelled')
+  RETURNING id, name, prev_status`;
+export const BULK_CANCEL = `
+  UPDATE spool_jobs
+     SET status = CASE status WHEN 'pending' THEN 'cancelled' ELSE status END,
+         completed_at = CASE status WHEN 'pending' THEN @now ELSE completed_at END,
+         cancel_requested = CASE status WHEN 'running' THEN 1 ELSE cancel_requested END
+   WHERE id IN (SELECT value FROM json_each(@ids)) AND (status = 'pending' OR (status = 'running' AND cancel_requested = 0))
+  RETURNING id, name, status`;
+export const BULK_DELETE = `DELETE FROM spool_jobs WHERE id IN (SELECT value FROM json_each(@ids)) RETURNING id, name, status`;
+export const MAX_ID = `SELECT coalesce(max(id), 0) AS id FROM spool_jobs`;
 
 /** The journal row of one write transaction (journal.ts); a trigger applies its deltas to the counters. */
 export const INSERT_CHANGE = `INSERT INTO spool_changes (at, events, deltas) VALUES (@at, @events, @deltas)`;
