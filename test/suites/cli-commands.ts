@@ -75,6 +75,19 @@ export function cliSuite(label: string, open: () => Promise<CliTestTarget>, { st
         assert.equal((await spoolJson<{ id: string }>(target, ['add', 'deep-scan', '{}', '--unique', 'scan:a/b'])).id, '1');
       }));
 
+    test('ls --data lists the jobs whose data contains the object, with the others filters; a bad --data exits 2', () =>
+      withTarget(async ({ target }) => {
+        for (const repo of ['a/b', 'c/d', 'a/b']) await spool(target, ['add', 'scan', JSON.stringify({ repo, depth: 1 })]);
+        await spool(target, ['add', 'other', '{"repo":"a/b"}']);
+        const found = await spoolJson<Listing>(target, ['ls', '--data', '{"repo":"a/b"}', '--name', 'scan']);
+        assert.deepEqual(found.jobs.map((j) => j.id), ['3', '1']);
+        const table = await spool(target, ['ls', '--data', '{"repo":"a/b"}']);
+        assert.match(table.stdout, /3 of 3 jobs with data \{"repo":"a\/b"\}/);
+        const bad = await spool(target, ['ls', '--data', '[1]']);
+        assert.equal(bad.code, 2);
+        assert.match(bad.stderr, /--data must be a JSON object/);
+      }));
+
     independent('bad usage exits 2 with a message that says what to fix, and writes nothing', () =>
       withTarget(async ({ target }) => {
         const cases: [string[], RegExp][] = [
@@ -191,7 +204,11 @@ export function cliSuite(label: string, open: () => Promise<CliTestTarget>, { st
         assert.match(shown.stdout, /^error\s+kaput$/m);
 
         // The dead-letter queue replayed: the failed job runs again.
-        assert.equal((await spoolJson<Job>(target, ['retry', '3'])).status, 'pending');
+        assert.deepEqual(await spoolJson(target, ['retry', '--failed', '--name', 'echo']), { retried: 0 }, 'no echo job failed');
+        assert.deepEqual(await spoolJson(target, ['retry', '--failed', '--name', 'boom']), { retried: 1 });
+        assert.equal((await spoolJson<Job>(target, ['show', '3'])).status, 'pending');
+        assert.equal((await spool(target, ['retry'])).code, 2, 'neither an id nor --failed is bad usage');
+        assert.equal((await spool(target, ['retry', '3', '--failed'])).code, 2, 'an id and --failed is bad usage');
 
         assert.deepEqual((await spoolJson<{ pruned: number }>(target, ['prune', '--older-than', '7d'])).pruned, 0);
         await new Promise((r) => setTimeout(r, 20));

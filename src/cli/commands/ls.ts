@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { type Job, JOB_STATUSES, type JobStatus, type Queue } from '../../index.ts';
-import { jobStatus, wholeNumber } from '../arguments.ts';
+import { jobStatus, parseJsonArgument, wholeNumber } from '../arguments.ts';
+import { UsageError } from '../usage-error.ts';
 import type { CommandContext } from '../command-context.ts';
 import { type DbFlags, withDbOptions, withExamples } from '../db-options.ts';
 import { printJson, stdoutPalette } from '../output.ts';
@@ -14,6 +15,7 @@ import { withQueue } from '../runner.ts';
 interface LsFlags extends DbFlags {
   status?: JobStatus;
   name?: string;
+  data?: Record<string, unknown>;
   limit: number;
   cursor?: string;
   watch?: boolean;
@@ -30,6 +32,7 @@ export function lsCommand(ctx: CommandContext): Command {
       .description('list jobs, newest first: one page per call, one query whatever its size')
       .option('--status <status>', `only jobs in this status: ${JOB_STATUSES.join(', ')}`, jobStatus)
       .option('--name <name>', 'only jobs of this name')
+      .option('--data <json>', 'only jobs whose data contains this JSON object, e.g. \'{"repo":"a/b"}\'', dataFilter)
       .option('--limit <n>', 'jobs per page, 1-1000', wholeNumber(1), 20)
       .option('--cursor <id>', 'start after this job id (the next page; printed under the table)')
       .option('--watch', 'keep the listing live: redrawn as jobs change in any process, until Ctrl-C')
@@ -40,13 +43,12 @@ export function lsCommand(ctx: CommandContext): Command {
     'spool ls --status failed --name deep-scan      # the dead-letter queue of one job name',
     'spool ls --limit 100 --json | jq -r ".jobs[].id"',
     'spool ls --name deep-scan --watch               # live progress of the latest scans',
+    'spool ls --data \'{"repo":"a/b"}\'                # jobs whose data holds repo a/b',
   ]).action(async (flags: LsFlags) => {
     await withQueue(ctx, flags, async (queue) => {
       if (flags.limit > 1000) flags.limit = 1000;
       if (flags.watch) return watchListing(ctx, queue, flags);
-      const filter = { status: flags.status, name: flags.name };
-      const jobs = await queue.listJobs({ ...filter, limit: flags.limit, cursor: flags.cursor });
-      const nextCursor = jobs.length === flags.limit ? jobs.at(-1)!.id : null;
+      const { jobs, nextCursor } = await readPage(queue, flags);
       if (flags.json) return printJson(ctx, { jobs, nextCursor });
       ctx.out(await renderListing(ctx, queue, flags, jobs, nextCursor));
     });
@@ -89,7 +91,7 @@ async function watchListing(ctx: CommandContext, queue: Queue, flags: LsFlags): 
     while (!stopped) {
       if (dirty) {
         dirty = false;
-        const jobs = await queue.listJobs({ status: flags.status, name: flags.name, limit: flags.limit, cursor: flags.cursor });
+        const { jobs } = await readPage(queue, flags);
         const listing = await renderListing(ctx, queue, flags, jobs, null);
         const heading = p.dim(`${new Date().toISOString().slice(11, 19)} spool ls --watch: live until Ctrl-C`);
         ctx.out(ctx.stdoutIsTTY ? `\u001b[H\u001b[2J${heading}\n${listing}` : `${heading}\n${listing}\n`);
@@ -108,10 +110,10 @@ async function watchListing(ctx: CommandContext, queue: Queue, flags: LsFlags): 
 /** The table of a page of jobs, and a line saying how many match in all (one counts statement). */
 async function renderListing(ctx: CommandContext, queue: Queue, flags: LsFlags, jobs: Job[], nextCursor: string | null): Promise<string> {
   const p = stdoutPalette(ctx);
-  const matching = await queue.counts(flags.name ? { name: flags.name } : {});
-  const total = flags.status ? matching[flags.status] : Object.values(matching).reduce((a, b) => a + b, 0);
+  const total = await queue.countJobs(filterOf(flags));
   const what = [flags.status, flags.name ? `named ${flags.name}` : undefined].filter(Boolean).join(' ');
-  if (jobs.length === 0) return `no ${what ? `${what} ` : ''}jobs${flags.cursor ? ` after ${flags.cursor}` : ''}\n`;
+  const withData = flags.data ? ` with data ${JSON.stringify(flags.data)}` : '';
+  if (jobs.length === 0) return `no ${what ? `${what} ` : ''}jobs${withData}${flags.cursor ? ` after ${flags.cursor}` : ''}\n`;
   const now = Date.now();
   const heads = ['ID', 'NAME', 'STATUS', 'ATTEMPTS', 'CREATED'];
   const cells = jobs.map((job) => [job.id, job.name, job.status, `${job.attempts}/${job.maxAttempts}`, formatWhen(job.createdAt, now)]);
@@ -123,7 +125,25 @@ async function renderListing(ctx: CommandContext, queue: Queue, flags: LsFlags, 
     jobs.map((job, i) => [...cells[i]!.slice(0, 2), paintStatus(p, job.status), ...cells[i]!.slice(3), jobSummary(job, now, infoWidth)]),
     p,
   );
-  const footer = `${formatCount(jobs.length)} of ${formatCount(total)} ${what ? `${what} ` : ''}jobs`;
-  const next = nextCursor ? `; next page: spool ls --cursor ${nextCursor}${flags.status ? ` --status ${flags.status}` : ''}${flags.name ? ` --name ${flags.name}` : ''}` : '';
+  const footer = `${formatCount(jobs.length)} of ${formatCount(total)} ${what ? `${what} ` : ''}jobs${withData}`;
+  const data = flags.data ? ` --data '${JSON.stringify(flags.data)}'` : '';
+  const next = nextCursor ? `; next page: spool ls --cursor ${nextCursor}${flags.status ? ` --status ${flags.status}` : ''}${flags.name ? ` --name ${flags.name}` : ''}${data}` : '';
   return `${table}${p.dim(`${footer}${next}`)}\n`;
+}
+
+/** The filter of the flags, as countJobs() and listPage() take it. */
+function filterOf(flags: LsFlags): { status?: JobStatus; name?: string; data?: Record<string, unknown> } {
+  return { ...(flags.status ? { status: flags.status } : {}), ...(flags.name !== undefined ? { name: flags.name } : {}), ...(flags.data ? { data: flags.data } : {}) };
+}
+
+/** One page, one statement: listPage() bounds a data search and says where the next page starts. */
+function readPage(queue: Queue, flags: LsFlags): Promise<{ jobs: Job[]; nextCursor: string | null }> {
+  return queue.listPage({ ...filterOf(flags), limit: flags.limit, ...(flags.cursor !== undefined ? { cursor: flags.cursor } : {}) });
+}
+
+/** `--data`: a JSON object to match the job's data against (containment). */
+function dataFilter(text: string): Record<string, unknown> {
+  const value = parseJsonArgument(text, '--data');
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new UsageError(`--data must be a JSON object such as '{"repo":"a/b"}'; got ${text}`);
+  return value as Record<string, unknown>;
 }
