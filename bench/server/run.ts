@@ -10,7 +10,7 @@
  * machine are rough: the lead runs this on a quiet one. Raw numbers go to bench/results/server-<time>.json.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -198,23 +198,56 @@ for (const store of stores) {
   }
 }
 
-const lines = ['| store | jobs | read | p50 ms | p95 ms | max ms |', '| --- | --- | --- | --- | --- | --- |'];
-for (const f of reads) lines.push(`| ${f.store} | ${f.jobs.toLocaleString('en')} | ${f.read} | ${ms(f.p50)} | ${ms(f.p95)} | ${ms(f.max)} |`);
-lines.push('', '| store | W3 (20,000 no-op jobs, concurrency 10) | median jobs/s | runs |', '| --- | --- | --- | --- |');
-for (const store of stores) {
-  for (const clients of [0, CLIENTS]) {
-    const runs = drains.filter((d) => d.store === store && d.clients === clients).map((d) => d.jobsPerSecond).sort((a, b) => a - b);
+interface SavedRun {
+  machine: { loadAtStart: number };
+  args: Record<string, string>;
+  reads: ReadFigure[];
+  drains: DrainFigure[];
+  measuredAt: string;
+}
+
+/**
+ * With --only, the other half of the section comes from the newest earlier run that measured it (reads at
+ * 10,000,000 jobs take a long seed; the drain wants a quiet machine), and the section says when each was taken.
+ */
+function earlierRun(part: 'reads' | 'drains'): SavedRun | undefined {
+  const dir = new URL('../results/', import.meta.url);
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir).filter((n) => n.startsWith('server-') && n.endsWith('.json')).sort().reverse();
+  } catch {
+    return undefined;
+  }
+  for (const name of names) {
+    const run = JSON.parse(readFileSync(new URL(name, dir), 'utf8')) as SavedRun;
+    if (run[part].length > 0) return { ...run, measuredAt: run.measuredAt ?? name.slice(7, 23).replace(/T(\d\d)-(\d\d)/, ' $1:$2') };
+  }
+  return undefined;
+}
+const measuredAt = new Date().toISOString().slice(0, 16).replace('T', ' ');
+const info = await describeMachine();
+const readsFrom = values.only === 'drain' ? earlierRun('reads') : undefined;
+const drainsFrom = values.only === 'reads' ? earlierRun('drains') : undefined;
+const shownReads = readsFrom?.reads ?? reads;
+const shownDrains = drainsFrom?.drains ?? drains;
+const drainClients = drainsFrom ? Number(drainsFrom.args.clients ?? CLIENTS) : CLIENTS;
+const when = (run: SavedRun | undefined) => (run ? `${run.measuredAt} UTC, load ${run.machine.loadAtStart} at the start` : `${measuredAt} UTC, load ${info.loadAtStart} at the start`);
+
+const lines = [`Reads measured ${when(readsFrom)}:`, '', '| store | jobs | read | p50 ms | p95 ms | max ms |', '| --- | --- | --- | --- | --- | --- |'];
+for (const f of shownReads) lines.push(`| ${f.store} | ${f.jobs.toLocaleString('en')} | ${f.read} | ${ms(f.p50)} | ${ms(f.p95)} | ${ms(f.max)} |`);
+lines.push('', `W3 measured ${when(drainsFrom)}:`, '', '| store | W3 (20,000 no-op jobs, concurrency 10) | median jobs/s | runs |', '| --- | --- | --- | --- |');
+for (const store of [...new Set(shownDrains.map((d) => d.store))]) {
+  for (const clients of [0, drainClients]) {
+    const runs = shownDrains.filter((d) => d.store === store && d.clients === clients).map((d) => d.jobsPerSecond).sort((a, b) => a - b);
     if (runs.length > 0) lines.push(`| ${store} | ${clients === 0 ? 'no clients' : `${clients} WebSocket clients subscribed to every job`} | ${Math.round(percentile(runs, 50))} | ${runs.map(Math.round).join(', ')} |`);
   }
 }
 process.stdout.write(`${lines.join('\n')}\n`);
-const info = await describeMachine();
 const section = [
   '## Server: API reads at scale, and W3 with WebSocket clients',
   '',
-  ...(values.note ? [`**${values.note}**`, ''] : []),
-  `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${info.cpuModel}, ${info.cores} cores, load ${info.loadAtStart} at the start;`,
-  `\`npm run bench:server -- ${process.argv.slice(2).join(' ')}\` (bench/server/run.ts). Reads go over HTTP (keep-alive) to a server on a`,
+  ...[values.note, readsFrom?.args.note && `Reads: ${readsFrom.args.note}`, drainsFrom?.args.note && `W3: ${drainsFrom.args.note}`].filter(Boolean).flatMap((n) => [`**${n}**`, '']),
+  `On ${info.cpuModel}, ${info.cores} cores, with \`npm run bench:server\` (bench/server/run.ts; this run: \`${process.argv.slice(2).join(' ') || 'no arguments'}\`). Reads go over HTTP (keep-alive) to a server on a`,
   'freshly seeded queue (90 % completed, 5 % failed, 4 % pending, 1 % cancelled, 10 names), after a warm-up; the',
   'data search examines at most 100,000 jobs per request (API.md, listPage). W3: 20,000 no-op jobs, one worker at',
   `concurrency 10, with and without a server in another process whose ${CLIENTS} WebSocket clients subscribe to every job.`,
@@ -234,5 +267,5 @@ writeFileSync(report, next);
 const dir = new URL('../results/', import.meta.url);
 mkdirSync(dir, { recursive: true });
 const file = new URL(`server-${new Date().toISOString().replace(/[:.]/g, '-')}.json`, dir);
-writeFileSync(file, `${JSON.stringify({ machine: info, args: values, reads, drains }, null, 2)}\n`);
+writeFileSync(file, `${JSON.stringify({ machine: info, args: values, measuredAt, reads, drains }, null, 2)}\n`);
 process.stderr.write(`raw numbers: ${file.pathname}\n`);
