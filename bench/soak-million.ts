@@ -50,7 +50,8 @@ if (values.child) {
     }
   });
   process.on('message', (message) => {
-    if (message === 'stop') void worker.stop().then(() => queue.close());
+    // The IPC channel keeps a forked child alive: close it once the queue is closed, so the process exits.
+    if (message === 'stop') void worker.stop().then(() => queue.close()).then(() => process.disconnect());
   });
   await worker.start();
   process.send!('ready');
