@@ -4,6 +4,8 @@
 export { openQueue, DEFAULT_DATABASE_URL, type OpenQueueOptions } from './open-queue.ts';
 export { Queue, type BulkJob, type ListJobsFilter, type JobFilter, type PageFilter, type JobPage, type NameInfo, type ThroughputMinute } from './queue.ts';
 export { Worker } from './worker/worker.ts';
+export type { AddedFlow, ChildFailurePolicy, FlowChild, FlowSpec } from './flows/flow.ts';
+export type { FlowProgress } from './flows/flow-progress.ts';
 export type { WorkerOptions, Handlers } from './worker/worker-options.ts';
 export type { WorkerStats } from './worker/worker-stats.ts';
 export { type Handler, type JobContext } from './worker/attempt.ts';

@@ -19,6 +19,8 @@ import {
   watchOptionsSchema,
 } from './input-schemas.ts';
 import { JOB_STATUSES, type Job, type JobCounts, type JobOptions, type JobStatus, type TransactionClient } from './job.ts';
+import type { AddedFlow, FlowSpec } from './flows/flow.ts';
+import { flowToNewJobs } from './flows/flow-input.ts';
 import { GroupCommit } from './group-commit.ts';
 import { toJsonText } from './json-payload.ts';
 import type { Logger } from './logger.ts';
@@ -212,6 +214,43 @@ export class Queue {
   }
 
   /**
+   * Adds a flow: a parent job and its children in one transaction (one statement on PostgreSQL, two on SQLite,
+   * whatever the number of children). The parent waits, pending, until every child is finished, then runs and
+   * reads them with ctx.children(); `onChildFailure` (default 'fail', or per child `onFailure`) says what a
+   * child failing for good does to it (docs/flows.md). Returns the parent's id and the children's, in order.
+   */
+  async addFlow(spec: FlowSpec): Promise<AddedFlow> {
+    this.assertOpen();
+    const now = this.settings.clock.now();
+    const { parent, children } = flowToNewJobs(spec, (entry, prefix) => this.toNewJob(entry, prefix, now, new Set()));
+    const span = startAddSpan([...new Set([parent.name, ...children.map((j) => j.name)])], children.length + 1);
+    if (span.carrier !== null) for (const job of [parent, ...children]) job.traceContext = span.carrier;
+    let added: AddedFlow;
+    try {
+      added = await this.store.enqueueFlow({ parent, children, now });
+    } catch (error) {
+      span.end(error);
+      throw error;
+    }
+    span.end();
+    this.announceRunnable(children.map((j) => j.runAt));
+    if (this.events.has('added')) {
+      this.events.emit('added', { ...newJobSnapshot(added.id, parent, now), progress: { done: 0, total: children.length } });
+      children.forEach((job, i) => this.events.emit('added', { ...newJobSnapshot(added.childIds[i]!, job, now), parentId: added.id }));
+    }
+    return added;
+  }
+
+  /**
+   * The children of a flow's parent, oldest first, as they are now; one statement. Inside the parent's handler
+   * use ctx.children(), which also leaves out the failures its policy ignores.
+   */
+  async children(parentId: string): Promise<Job[]> {
+    this.assertOpen();
+    return this.store.children({ parentId: parseInput(jobIdSchema, parentId, 'parentId'), ignored: true });
+  }
+
+  /**
    * Checks jobs exactly as addBulk() would, writing nothing and sending no statement: for each entry, null
    * when addBulk() would accept it, else its problems (the issues of the ValidationError it would throw).
    * An importer reports every bad entry at once, then adds only the good ones (what `spool add --file` does).
@@ -338,7 +377,8 @@ export class Queue {
     for (;;) {
       const { changed, nextCursor } = await this.store.bulk({ op, filter: f, ...(cursor !== undefined ? { cursor } : {}), limit: BULK_CHUNK, scan: DATA_SCAN, now: this.settings.clock.now() });
       total += changed.length;
-      if (op === 'retry' && changed.length > 0) this.announceRunnable([this.settings.clock.now()]);
+      // A retry makes jobs runnable; a cancel or delete may finish a flow's last child, making its parent runnable.
+      if (changed.length > 0) this.announceRunnable([this.settings.clock.now()]);
       for (const c of changed) {
         if (c.from !== 'running') continue;
         if (op === 'cancel') this.signals.emit('cancel', c.id);
@@ -361,6 +401,8 @@ export class Queue {
     const job = await this.transition(id, 'cancel');
     if (job.status === 'cancelled') this.events.emit('cancelled', job);
     else this.signals.emit('cancel', job.id);
+    // The last child of a flow may have gone: its parent may be due now.
+    if (job.parentId) this.announceRunnable([this.settings.clock.now()]);
     return job;
   }
 
@@ -368,6 +410,7 @@ export class Queue {
   async delete(id: string): Promise<void> {
     const job = await this.transition(id, 'delete');
     if (job.status === 'running') this.signals.emit('delete', job.id);
+    if (job.parentId) this.announceRunnable([this.settings.clock.now()]);
   }
 
   /** Jobs per status (optionally of one name); one statement. */

@@ -143,6 +143,25 @@ export class PostgresStore implements Store {
     );
   }
 
+  async enqueueFlow(p: { parent: NewJob; children: NewJob[]; now: number }): Promise<{ id: string; childIds: string[] }> {
+    const parent = JSON.stringify([{
+      name: p.parent.name, data: JSON.parse(p.parent.dataJson) as unknown, priority: p.parent.priority, max_attempts: p.parent.maxAttempts,
+      backoff: p.parent.backoff, timeout_ms: p.parent.timeout, trace_context: p.parent.traceContext ? (JSON.parse(p.parent.traceContext) as unknown) : null,
+    }]);
+    const children = flowChildrenPayload(p.children);
+    const rows = await this.run<{ id: string; parent: boolean }>('enqueue', 'insert a flow', this.sql.enqueueFlow, [parent, children, p.now]);
+    const id = rows.find((r) => r.parent)!.id;
+    // Ids come from one sequence in the INSERT's order (input order), so ascending ids are input order.
+    const childIds = rows.filter((r) => !r.parent).map((r) => r.id).sort(compareIds);
+    return { id, childIds };
+  }
+
+  async children(p: { parentId: string; ignored: boolean }): Promise<Job[]> {
+    if (!isRowId(p.parentId)) return [];
+    const rows = await this.run<JobRow>('get', `get the children of job ${p.parentId}`, this.sql.selectChildren, [p.parentId, p.ignored]);
+    return rows.map(rowToJob);
+  }
+
   async claim(p: ClaimParams): Promise<ClaimResult> {
     const outcomes = p.finish ?? [];
     if (p.limit <= 0 && outcomes.length === 0) return { jobs: [], finished: [], cancelled: [] };
@@ -321,7 +340,7 @@ export class PostgresStore implements Store {
     if (isRowId(p.id)) {
       const statement = { retry: this.sql.retryJob, cancel: this.sql.cancelJob, delete: this.sql.deleteJob }[p.op];
       try {
-        [row] = await this.run<JobRow>('transition', `${p.op} job ${p.id}`, statement, p.op === 'delete' ? [p.id] : [p.id, p.now]);
+        [row] = await this.run<JobRow>('transition', `${p.op} job ${p.id}`, statement, [p.id, p.now]);
       } catch (error) {
         if (isUniqueViolation(error)) {
           // Failure path only: read the job and the holder of its key, so the message names both.
@@ -338,7 +357,7 @@ export class PostgresStore implements Store {
     if (current !== null && p.op === 'delete') {
       // A finish moved the job from the live to the finished table while the delete ran (its snapshot saw
       // neither the live row, gone, nor the finished one, new): delete it where it is now.
-      [row] = await this.run<JobRow>('transition', `delete job ${p.id}`, this.sql.deleteJob, [p.id]);
+      [row] = await this.run<JobRow>('transition', `delete job ${p.id}`, this.sql.deleteJob, [p.id, p.now]);
       if (row) return rowToJob(row);
     }
     throw transitionRefused(p.id, p.op, current);
@@ -423,6 +442,20 @@ function enqueuePayload(jobs: NewJob[]): string {
     if (job.uniqueKey !== null) text += `,"unique_key":${JSON.stringify(job.uniqueKey)}`;
     if (job.claimedBy) text += `,"claimed_by":${JSON.stringify(job.claimedBy.workerId)},"lease_until":${job.claimedBy.leaseUntil}`;
     // The trace context is JSON text already (the producer's W3C carrier).
+    if (job.traceContext) text += `,"trace_context":${job.traceContext}`;
+    parts[i] = `${text}}`;
+  }
+  return `[${parts.join(',')}]`;
+}
+
+/** A flow's children as enqueue's JSON payload (enqueuePayload) with each child's failure policy. */
+function flowChildrenPayload(jobs: NewJob[]): string {
+  const parts = new Array<string>(jobs.length);
+  for (let i = 0; i < jobs.length; i++) {
+    const job = jobs[i]!;
+    let text = `{"i":${i},"name":${JSON.stringify(job.name)},"data":${job.dataJson},"priority":${job.priority},"run_at":${job.runAt},"max_attempts":${job.maxAttempts},"on_failure":"${job.onFailure ?? 'fail'}"`;
+    if (job.backoff !== null) text += `,"backoff":${JSON.stringify(job.backoff)}`;
+    if (job.timeout !== null) text += `,"timeout_ms":${job.timeout}`;
     if (job.traceContext) text += `,"trace_context":${job.traceContext}`;
     parts[i] = `${text}}`;
   }
