@@ -22,6 +22,8 @@ import { JOB_STATUSES, type Job, type JobCounts, type JobOptions, type JobStatus
 import type { AddedFlow, FlowSpec } from './flows/flow.ts';
 import { flowToNewJobs } from './flows/flow-input.ts';
 import { GroupCommit } from './group-commit.ts';
+import { handlersOf, isJobDefinition, jsonSchemaOf, type JobDefinition, validateJobData } from './typed/define-job.ts';
+import type { StandardSchemaV1 } from './typed/standard-schema.ts';
 import { toJsonText } from './json-payload.ts';
 import type { Logger } from './logger.ts';
 import type { BulkOp, JobFilter as StoreJobFilter, NewJob, Store, StoreStats } from './store/store.ts';
@@ -132,6 +134,8 @@ export class Queue {
   private readonly groupCommit: GroupCommit;
   private readonly localAdds = new LocalAdds();
   private readonly watchers: Watchers;
+  /** Typed jobs seen by add() and worker(), by name (jobTypes()). */
+  private readonly typedJobs = new Map<string, JobDefinition>();
   private closed = false;
 
   constructor(
@@ -152,9 +156,27 @@ export class Queue {
    * existing job's id when `uniqueKey` matches one pending or running). PostgreSQL: with `options.client` the
    * job is inserted inside your own transaction (see JobOptions), in a statement of its own.
    */
-  async add<Data>(name: string, data?: Data, options?: JobOptions): Promise<string> {
+  async add<S extends StandardSchemaV1>(job: JobDefinition<S>, data: StandardSchemaV1.InferInput<S>, options?: JobOptions): Promise<string>;
+  async add<Data>(name: string, data?: Data, options?: JobOptions): Promise<string>;
+  async add(nameOrJob: string | JobDefinition, data?: unknown, options?: JobOptions): Promise<string> {
+    let name: string;
+    if (typeof nameOrJob === 'object' && nameOrJob !== null && isJobDefinition(nameOrJob)) {
+      // A typed job: the schema checks the data before anything is written; the data given is stored.
+      this.assertOpen();
+      await validateJobData(nameOrJob, data);
+      this.typedJobs.set(nameOrJob.name, nameOrJob);
+      name = nameOrJob.name;
+    } else name = nameOrJob as string;
     const [id] = await this.addBulk([{ name, data, options }]);
     return id!;
+  }
+
+  /**
+   * The typed jobs this queue has seen (through add() or worker()), with the JSON Schema of their data when
+   * the schema library offers one (zod 4 does): what a form for adding them needs.
+   */
+  jobTypes(): { name: string; jsonSchema: Record<string, unknown> | null }[] {
+    return [...this.typedJobs.values()].map((d) => ({ name: d.name, jsonSchema: jsonSchemaOf(d) })).sort((a, b) => a.name.localeCompare(b.name));
   }
 
   /** Adds many jobs in one statement (one transaction): all or none. Ids come back in input order. */
@@ -543,10 +565,19 @@ export class Queue {
     return this.watchers.waitFor(jobId, o.timeout);
   }
 
-  /** Creates a worker for these handlers; call start() on it. */
-  worker(handlers: Handlers, options: WorkerOptions = {}): Worker {
+  /**
+   * Creates a worker for these handlers (a map of name → handler, or typed jobs made by defineJob(), whose
+   * handlers get their data parsed by the schema); call start() on it.
+   */
+  worker(handlers: Handlers | readonly JobDefinition[], options: WorkerOptions = {}): Worker {
     this.assertOpen();
-    const worker = new Worker(this.store, handlers, options, {
+    if (Array.isArray(handlers)) {
+      const definitions = handlers as readonly JobDefinition[];
+      const typed = handlersOf(definitions);
+      for (const definition of definitions) this.typedJobs.set(definition.name, definition);
+      handlers = typed;
+    }
+    const worker = new Worker(this.store, handlers as Handlers, options, {
       clock: this.settings.clock,
       logger: this.settings.logger,
       events: this.events,
