@@ -161,6 +161,51 @@ export function flowBehaviour(kind: string, factory: FlowFactory): void {
       assert.equal((await queue.getJob(id))!.error, null);
     });
 
+    it('a failed child retried while a sibling still runs: the parent waits for both, then runs once', async (queue) => {
+      let fail = true;
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let parentRuns = 0;
+      const worker = queue.worker({
+        flaky: async () => { if (fail) throw new Error('flaky'); },
+        slow: async () => gate,
+        parent: async (_job, ctx) => {
+          parentRuns++;
+          return (await ctx.children()).map((c) => c.status);
+        },
+      }, { ...FAST, concurrency: 4 });
+      const { id, childIds } = await queue.addFlow({
+        name: 'parent', children: [{ name: 'flaky', options: { maxAttempts: 1 } }, { name: 'slow' }],
+      });
+      await worker.start();
+      assert.equal((await settled(queue, id, 'parent failed')).status, 'failed');
+      fail = false;
+      await queue.retry(childIds[0]!);
+      await waitFor(async () => (await queue.getJob(childIds[0]!))!.status === 'completed', 'the retried child completed');
+      const waiting = (await queue.getJob(id))!;
+      assert.equal(waiting.status, 'pending', 'the parent waits for the slow sibling');
+      assert.deepEqual(waiting.progress, { done: 1, total: 2 });
+      release();
+      const parent = await settled(queue, id, 'parent ran');
+      await worker.stop();
+      assert.equal(parent.status, 'completed');
+      assert.deepEqual(parent.result, ['completed', 'completed']);
+      assert.equal(parentRuns, 1);
+    });
+
+    it('retryMany of failed children reopens their parents', async (queue) => {
+      let fail = true;
+      const worker = queue.worker({ child: async () => { if (fail) throw new Error('x'); }, parent: async () => 'ok' }, FAST);
+      const a = await queue.addFlow({ name: 'parent', children: [{ name: 'child', options: { maxAttempts: 1 } }, { name: 'child', options: { maxAttempts: 1 } }] });
+      await worker.start();
+      await settled(queue, a.id, 'parent failed');
+      await waitFor(async () => (await queue.counts({ name: 'child' })).failed === 2, 'both children failed');
+      fail = false;
+      assert.equal(await queue.retryMany({ name: 'child', status: 'failed' }), 2);
+      await waitFor(async () => (await queue.getJob(a.id))!.status === 'completed', 'the parent ran');
+      await worker.stop();
+    });
+
     it('10,000 children in one flow: addFlow costs the same statements as for 2; the parent runs once, after all', async (queue) => {
       const cost = async (n: number) => {
         const before = queue.stats().statements;

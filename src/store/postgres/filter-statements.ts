@@ -128,7 +128,9 @@ export function bulkSql(op: BulkOp, filter: JobFilter, t: Tables, channel: strin
            ${ts(now)}, created_at, NULL, NULL, NULL, NULL, false, unique_key, errors, trace_context${FLOW_SELECT}
       FROM gone
     RETURNING id, name, run_at),${flow.ctes},
-  ev AS (SELECT 'retrying'::text AS type, id, name, run_at FROM changed UNION ALL ${flow.events}),${tail(`SELECT ${row('status', "'pending'")} FROM gone`, [moves('gone', 'status', "'pending'"), ...flow.deltas])}`;
+  ev AS (SELECT 'retrying'::text AS type, id, name, run_at FROM changed UNION ALL ${flow.events}),${tail(`SELECT ${row('status', "'pending'")} FROM gone
+  UNION ALL
+  SELECT DISTINCT 'parent', parent_id, NULL, NULL, NULL, NULL::int, NULL::bigint, NULL::bigint FROM gone WHERE parent_id IS NOT NULL`, [moves('gone', 'status', "'pending'"), ...flow.deltas])}`;
   }
 
   if (op === 'cancel') {

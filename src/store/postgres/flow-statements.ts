@@ -113,3 +113,24 @@ export function flowReopen(p: { L: string; D: string; prefix: string; source: st
     deltas: [moves(`${x}_gone`, "'failed'", "'pending'")],
   };
 }
+
+/**
+ * Recounts waiting parents after a retry moved one back into the live table (flowReopen): $1 parent ids, $2 now.
+ * Run as a statement of its own, after the retry committed, so its snapshot sees the reopened parent; it first
+ * locks the parents' live children (FOR UPDATE), which waits for any finish in flight on one of them and skips
+ * the rows it removed. So a sibling that finished while the retry ran, unseen by both statements, is not counted,
+ * and a finish after this statement sees the parent: the count is exact, and the parent never waits forever.
+ */
+export function flowRecount(p: { L: string; notify: string; gate: string }): string {
+  return `
+  WITH live AS MATERIALIZED (SELECT c.id, c.parent_id FROM ${p.L} c WHERE c.parent_id = ANY($1::bigint[]) FOR UPDATE),
+  counted AS (SELECT q.id, (SELECT count(*) FROM live l WHERE l.parent_id = q.id) AS n FROM unnest($1::bigint[]) AS q(id)),
+  ready AS (
+    UPDATE ${p.L} q
+       SET children_left = c.n, run_at = CASE WHEN c.n = 0 THEN to_timestamp($2::float8 / 1000) ELSE q.run_at END
+      FROM counted c
+     WHERE q.id = c.id AND ${WAITING('q')}
+    RETURNING q.id, q.name, q.run_at, q.children_left),
+  ev AS (SELECT 'retrying'::text AS type, id, name, run_at FROM ready WHERE children_left = 0),${p.notify}
+  SELECT count(*)::int AS n FROM ready WHERE ${p.gate}`;
+}

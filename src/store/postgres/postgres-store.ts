@@ -162,6 +162,11 @@ export class PostgresStore implements Store {
     return rows.map(rowToJob);
   }
 
+  /** One more statement after a retry of flow children: their parents' counts made exact (flowRecount). */
+  private async recountParents(parents: string[], now: number): Promise<void> {
+    await this.run('transition', 'recount the children of flow parents', this.sql.flowRecount, [parents, now]);
+  }
+
   async claim(p: ClaimParams): Promise<ClaimResult> {
     const outcomes = p.finish ?? [];
     if (p.limit <= 0 && outcomes.length === 0) return { jobs: [], finished: [], cancelled: [] };
@@ -260,13 +265,16 @@ export class PostgresStore implements Store {
     const params = new Params();
     const cursor = p.cursor !== undefined && isRowId(p.cursor) ? p.cursor : null;
     const text = bulkSql(p.op, p.filter, this.tables(), this.channel, params, { cursor, limit: p.limit, scan: p.scan, now: p.now });
-    type Row = { kind: 'chunk' | 'row'; id: string | null; name: string | null; from_status: JobStatus | null; to_status: JobStatus | null; n: number | null; min_id: string | null; lo: string | null };
+    type Row = { kind: 'chunk' | 'row' | 'parent'; id: string | null; name: string | null; from_status: JobStatus | null; to_status: JobStatus | null; n: number | null; min_id: string | null; lo: string | null };
     const rows = await this.run<Row>('bulk', `${p.op} jobs in bulk`, { name: this.shaped(shapeKey(`bulk-${p.op}`, p.filter)), text }, params.values);
     const chunk = rows.find((r) => r.kind === 'chunk')!;
     const changed = rows
       .filter((r) => r.kind === 'row')
       .map((r) => ({ id: r.id!, name: r.name!, from: r.from_status!, to: r.to_status }))
       .sort((a, b) => compareIds(b.id, a.id));
+    // Parents of retried children: recounted once the retry committed (flow-statements.ts flowRecount).
+    const parents = rows.filter((r) => r.kind === 'parent').map((r) => r.id!);
+    if (parents.length > 0) await this.recountParents(parents, p.now);
     const lo = Number(chunk.lo);
     const nextCursor = chunk.n === p.limit ? chunk.min_id : lo > 1 ? String(lo) : null;
     return { changed, nextCursor };
@@ -352,7 +360,10 @@ export class PostgresStore implements Store {
         throw error;
       }
     }
-    if (row) return rowToJob(row);
+    if (row) {
+      if (p.op === 'retry' && row.parent_id) await this.recountParents([row.parent_id], p.now);
+      return rowToJob(row);
+    }
     const current = await this.get(p.id);
     if (current !== null && p.op === 'delete') {
       // A finish moved the job from the live to the finished table while the delete ran (its snapshot saw

@@ -1,6 +1,6 @@
 import { ERRORS_KEPT } from '../../job.ts';
 import { claimedAt, countedCte, endedInMinute, moves } from './counters.ts';
-import { FLOW_COLUMNS, FLOW_SELECT, FLOW_WAIT_TS, flowReopen, flowSettle } from './flow-statements.ts';
+import { FLOW_COLUMNS, FLOW_SELECT, FLOW_WAIT_TS, flowRecount, flowReopen, flowSettle } from './flow-statements.ts';
 import { quoteIdent } from './schema.ts';
 
 /**
@@ -288,6 +288,9 @@ export function buildStatements(schema: string, channel: string) {
       name: name('select-children'),
       text: `SELECT ${cols('j')} FROM ${V} j WHERE j.parent_id = $1 AND ($2 OR j.status <> 'failed' OR j.on_failure <> 'ignore') ORDER BY j.id`,
     },
+
+    // $1 parent ids, $2 now: after a retry of their children (flow-statements.ts flowRecount).
+    flowRecount: { name: name('flow-recount'), text: flowRecount({ L, notify, gate: GATE }) },
 
     // $1 unique keys: the holders, for keys whose holder committed while the enqueue ran.
     idsByUniqueKey: {
