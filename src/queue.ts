@@ -166,7 +166,12 @@ export class Queue {
       await validateJobData(nameOrJob, data);
       this.typedJobs.set(nameOrJob.name, nameOrJob);
       name = nameOrJob.name;
-    } else name = nameOrJob as string;
+    } else {
+      name = nameOrJob as string;
+      // A name the queue knows as a typed job is checked too: adds from the CLI or HTTP in this process.
+      const typed = typeof name === 'string' ? this.typedJobs.get(name) : undefined;
+      if (typed) await validateJobData(typed, data);
+    }
     const [id] = await this.addBulk([{ name, data, options }]);
     return id!;
   }

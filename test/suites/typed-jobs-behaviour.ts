@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { z } from 'zod';
 import { defineJob, ValidationError, type Queue } from '../../src/index.ts';
+import { createSpoolServer } from '../../src/server/index.ts';
+import { caller } from '../support/server.ts';
 import { waitFor } from '../support/wait.ts';
 import type { FlowFactory } from './flow-behaviour.ts';
 
@@ -57,6 +59,27 @@ export function typedJobsBehaviour(kind: string, factory: FlowFactory): void {
       assert.deepEqual(queue.jobTypes().map((t) => t.name), ['deep-scan', 'report']);
       const schema = queue.jobTypes()[0]!.jsonSchema as { properties: Record<string, unknown> };
       assert.ok(schema.properties.repo, 'the JSON Schema of the data, from zod');
+    });
+
+    it('the server lists typed jobs with their JSON Schema, and POST /api/jobs checks their data', async (queue) => {
+      const scan = defineJob('deep-scan', scanSchema, async () => 'ran');
+      queue.worker([scan], FAST); // the queue now knows the typed job (not started: nothing runs)
+      const server = createSpoolServer(queue);
+      const call = caller(server);
+      try {
+        const types = await call('GET', '/api/job-types');
+        assert.equal(types.status, 200);
+        const [type] = (types.json as { jobTypes: { name: string; jsonSchema: { required: string[] } }[] }).jobTypes;
+        assert.equal(type!.name, 'deep-scan');
+        assert.deepEqual(type!.jsonSchema.required, ['repo']);
+        const bad = await call('POST', '/api/jobs', { body: { name: 'deep-scan', data: { repo: 'nope' } } });
+        assert.equal(bad.status, 400);
+        assert.match(bad.json.error!.message, /data\.repo: repo must look like owner\/name/);
+        assert.equal((await queue.counts()).pending, 0, 'nothing written');
+        assert.equal((await call('POST', '/api/jobs', { body: { name: 'deep-scan', data: { repo: 'a/b' } } })).status, 201);
+      } finally {
+        await server.close();
+      }
     });
 
     it('a typed handler fails the attempt when stored data no longer fits its schema', async (queue) => {
