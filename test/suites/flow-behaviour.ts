@@ -10,14 +10,20 @@ const FAST = { pollMs: 20, progressFlushMs: 20 };
 
 /** Flows (docs/flows.md): a parent runs after its children, each failure policy, no parent left waiting. */
 export function flowBehaviour(kind: string, factory: FlowFactory): void {
-  const it = (name: string, fn: (queue: Queue) => Promise<void>) =>
+  const it = (name: string, fn: (queue: Queue, open: () => Promise<Queue>) => Promise<void>) =>
     test(name, async () => {
       const db = await factory();
-      const queue = await db.open();
+      const queues: Queue[] = [];
+      const open = async () => {
+        const q = await db.open();
+        queues.push(q);
+        return q;
+      };
+      const queue = await open();
       try {
-        await fn(queue);
+        await fn(queue, open);
       } finally {
-        await queue.close();
+        await Promise.all(queues.map((q) => q.close()));
         await db.cleanup();
       }
     });
@@ -237,6 +243,23 @@ export function flowBehaviour(kind: string, factory: FlowFactory): void {
       assert.equal(parent.status, 'completed');
       assert.equal(parentSaw, 10_000);
       assert.equal(parentRuns, 1);
+    });
+
+    it('three queues (three pools, as three processes) drain one flow: the parent runs once, after every child', async (queue, open) => {
+      const n = 2_000;
+      const { id } = await queue.addFlow({ name: 'parent', children: Array.from({ length: n }, (_, i) => ({ name: 'child', data: { i } })) });
+      let ran = 0;
+      const parentSaw: number[] = [];
+      const queues = [queue, await open(), await open()];
+      const workers = queues.map((q) => q.worker({
+        child: async () => void ran++,
+        parent: async () => void parentSaw.push(ran),
+      }, { ...FAST, concurrency: 10 }));
+      await Promise.all(workers.map((w) => w.start()));
+      await settled(queue, id, 'the parent ran', 60_000);
+      await Promise.all(workers.map((w) => w.stop()));
+      assert.deepEqual(parentSaw, [n], 'one run of the parent, after all children');
+      assert.equal((await queue.counts({ name: 'child' })).completed, n);
     });
 
     it('addFlow checks everything before writing: bad policy, uniqueKey on a child, no children', async (queue) => {
