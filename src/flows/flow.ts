@@ -47,5 +47,10 @@ export interface AddedFlow {
  */
 export const FLOW_WAIT_AT = 8_640_000_000_000_000;
 
+/** True for a flow parent still waiting for its children (pending, runAt FLOW_WAIT_AT). */
+export function isWaitingParent(job: { status: string; runAt: Date }): boolean {
+  return job.status === 'pending' && job.runAt.getTime() === FLOW_WAIT_AT;
+}
+
 /** The most children one addFlow() takes (one statement carries them, as addBulk()). */
 export const MAX_FLOW_CHILDREN = 100_000;
