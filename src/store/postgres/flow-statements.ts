@@ -49,9 +49,12 @@ export function flowSettle(p: { L: string; D: string; prefix: string; source: st
            (array_agg(id::text || ' (' || name || ') failed: ' || coalesce(error, '') ORDER BY id)
               FILTER (WHERE status = 'failed' AND on_failure = 'fail'))[1] AS failed
       FROM (${p.source}) s WHERE parent_id IS NOT NULL GROUP BY parent_id),
+  -- 'fail' also takes a parent made due but not started yet: a sibling's finish committed the last decrement
+  -- while this statement waited on the parent's row lock (READ COMMITTED re-checks this on the new row).
   ${x}_gone AS (
     DELETE FROM ${p.L} q USING ${x}_agg a
-     WHERE q.id = a.id AND a.failed IS NOT NULL AND ${WAITING('q')}${excluded}
+     WHERE q.id = a.id AND a.failed IS NOT NULL AND q.status = 'pending' AND q.children_total IS NOT NULL
+       AND q.started_at IS NULL${excluded}
     RETURNING q.*, a.failed AS flow_error, a.n AS flow_n),
   ${x}_failed AS (
     INSERT INTO ${p.D} (${p.all})
