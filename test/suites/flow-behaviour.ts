@@ -262,6 +262,27 @@ export function flowBehaviour(kind: string, factory: FlowFactory): void {
       assert.equal((await queue.counts({ name: 'child' })).completed, n);
     });
 
+    it('finishing a batch of 50 flow children costs at most one statement more than 50 plain jobs, in the same round trip', async (queue) => {
+      const store = queue.store;
+      const finishCost = async (ids: string[]) => {
+        const claimed = await store.claim({ names: ['child', 'plain'], limit: ids.length, workerId: 'w', leaseMs: 60_000, now: Date.now() });
+        assert.deepEqual(claimed.jobs.map((j) => j.id).sort(), [...ids].sort());
+        const before = store.stats();
+        const result = await store.finish({ workerId: 'w', now: Date.now(), outcomes: ids.map((id) => ({ id, status: 'completed' as const, resultJson: 'null' })) });
+        assert.equal(result.finished.length, ids.length);
+        const after = store.stats();
+        return { statements: (after.byMethod.finish ?? 0) - (before.byMethod.finish ?? 0), roundTrips: after.roundTrips - before.roundTrips };
+      };
+      const plain = await finishCost(await queue.addBulk(Array.from({ length: 50 }, () => ({ name: 'plain' }))));
+      const flow = await queue.addFlow({ name: 'parent', children: Array.from({ length: 50 }, () => ({ name: 'child' })) });
+      const children = await finishCost(flow.childIds);
+      assert.ok(children.statements <= plain.statements + 1, `children ${children.statements} statements, plain ${plain.statements}`);
+      assert.equal(children.roundTrips, plain.roundTrips, 'no round trip more');
+      const parent = (await queue.getJob(flow.id))!;
+      assert.ok(parent.runAt.getTime() <= Date.now(), 'the finish made the parent due');
+      assert.deepEqual(parent.progress, { done: 50, total: 50 });
+    });
+
     it('addFlow checks everything before writing: bad policy, uniqueKey on a child, no children', async (queue) => {
       await assert.rejects(queue.addFlow({ name: 'p', children: [{ name: 'c' }], onChildFailure: 'explode' as never }), /onChildFailure must be one of/);
       await assert.rejects(queue.addFlow({ name: 'p', children: [{ name: 'c', options: { uniqueKey: 'k' } }] }), /children\[0\]\.options\.uniqueKey/);
