@@ -125,6 +125,9 @@ export function targets(F: Figures): Verdict[] {
   v.push(judge('Listing no slower than the PostgreSQL peers', [[list('spool-postgres', 'time'), pgPeerList], [list('spool-sqlite', 'time'), pgPeerList]], (a, b) => a <= b, (a, b) => `${fmt(a)} ms vs ${fmt(b)} ms`));
   const w7pairs: [Figure | undefined, Figure | undefined][] = SPOOL.flatMap((s) => ['c10', 'c50'].map((c): [Figure | undefined, Figure | undefined] => [F.get(s, 'default', 'W7', c, 'throughput'), F.get(s, 'default', 'W3', c, 'throughput')]));
   v.push(judge('W7 within 10% of W3 (big table of finished jobs does not slow claims)', w7pairs, (a, b) => a >= 0.9 * b, (a, b) => `${fmt(a)} vs ${fmt(b)} = ${fmt((100 * a) / b)}%`));
+  // Issue 8: a feature's cost as a ratio to plain W3, target ≤ 10%.
+  const w3fPairs: [Figure | undefined, Figure | undefined][] = SPOOL.flatMap((s) => ['c10', 'c50'].map((c): [Figure | undefined, Figure | undefined] => [F.get(s, 'default', 'W3F', c, 'throughput'), F.get(s, 'default', 'W3', c, 'throughput')]));
+  v.push(judge('W3F within 10% of W3 (a flow of 10,000 children drains as fast as plain jobs)', w3fPairs, (a, b) => a >= 0.9 * b, (a, b) => `${fmt(a)} vs ${fmt(b)} = ${fmt((100 * a) / b)}%`));
   return v;
 }
 

@@ -8,6 +8,7 @@ export interface Sizes {
   bulkAdds: number; // W2
   bulkBatch: number;
   drainJobs: number; // W3, W7
+  flowChildren: number; // W3F
   concurrencies: number[];
   latencyJobs: number; // W4
   latencyGapMs: number;
@@ -33,6 +34,7 @@ export const FULL: Sizes = {
   bulkAdds: 50_000,
   bulkBatch: 1_000,
   drainJobs: 20_000,
+  flowChildren: 10_000,
   concurrencies: [10, 50],
   latencyJobs: 500,
   latencyGapMs: 10,
@@ -53,6 +55,7 @@ export const QUICK: Sizes = {
   singleAdds: 200,
   bulkAdds: 2_000,
   drainJobs: 1_000,
+  flowChildren: 1_000,
   latencyJobs: 50,
   listAmong: 2_000,
   finishedRows: 20_000,
@@ -82,6 +85,8 @@ export interface Workload {
 }
 
 const NAME = 'bench-noop';
+/** The parent of W3F's flow. */
+const FLOW_PARENT = 'bench-flow-parent';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -203,6 +208,56 @@ function drainWorkload(id: 'W3' | 'W7'): Workload {
       }),
   };
 }
+
+/**
+ * W3 with flows: one flow of `flowChildren` no-op children (added by one addFlow, not timed, as W3's adds are
+ * not), drained by one worker serving the children and the parent; the clock stops when the store shows no
+ * child and no parent left. Throughput counts the children and the parent. Its ratio to W3 (same case) is the
+ * cost of flows: the finish statements moving the parent on, and the parent's claim at the end.
+ */
+const w3f: Workload = {
+  id: 'W3F',
+  title: 'Drain of a flow: W3 with all the jobs children of one parent',
+  cases: (sizes) => sizes.concurrencies.map((c) => `c${c}`),
+  run: ({ adapter, variant, sizes, caseId }) =>
+    withSession(adapter, variant, false, async (s) => {
+      if (!s.addFlow) throw new Error(`${adapter.id} has no flows`);
+      const concurrency = Number(caseId.slice(1));
+      const n = sizes.flowChildren;
+      await s.addFlow(FLOW_PARENT, Array.from({ length: n }, (_, i) => ({ name: NAME, data: { i } })));
+      const before = await s.traffic();
+      let ran = 0;
+      let parentRan = false;
+      const started = performance.now();
+      const deadline = started + sizes.drainTimeoutMs;
+      await s.startWorker([NAME, FLOW_PARENT], (job) => {
+        if (job.name === FLOW_PARENT) parentRan = true;
+        else ran++;
+      }, concurrency);
+      let stoppedAt: number | undefined;
+      while (performance.now() < deadline) {
+        if (parentRan) {
+          const asked = performance.now();
+          if ((await s.unfinished(FLOW_PARENT)) === 0) {
+            stoppedAt = asked;
+            break;
+          }
+          await sleep(2);
+        } else await sleep(ran >= n * 0.98 ? 2 : 20);
+      }
+      const capped = stoppedAt === undefined;
+      const seconds = ((stoppedAt ?? performance.now()) - started) / 1000;
+      const after = await s.traffic();
+      await s.stopWorker();
+      const done = ran + (parentRan ? 1 : 0);
+      if (!capped && ran !== n) throw new Error(`W3F: the parent finished after ${ran} of ${n} children ran`);
+      const samples: Sample[] = [{ case: caseId, metric: 'throughput', unit: 'jobs/s', value: done / seconds, capped }];
+      if (before && after && done > 0) {
+        samples.push({ case: caseId, metric: 'statements per job', unit: 'statements', value: (after.statements - before.statements) / done });
+      }
+      return samples;
+    }),
+};
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
@@ -355,4 +410,4 @@ const w8: Workload = {
     }),
 };
 
-export const WORKLOADS: readonly Workload[] = [w1, w2, drainWorkload('W3'), w4, w5, w6, drainWorkload('W7'), w8];
+export const WORKLOADS: readonly Workload[] = [w1, w2, drainWorkload('W3'), w3f, w4, w5, w6, drainWorkload('W7'), w8];

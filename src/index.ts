@@ -4,6 +4,10 @@
 export { openQueue, DEFAULT_DATABASE_URL, type OpenQueueOptions } from './open-queue.ts';
 export { Queue, type BulkJob, type ListJobsFilter, type JobFilter, type PageFilter, type JobPage, type NameInfo, type ThroughputMinute } from './queue.ts';
 export { Worker } from './worker/worker.ts';
+export type { AddedFlow, ChildFailurePolicy, FlowChild, FlowSpec } from './flows/flow.ts';
+export type { FlowProgress } from './flows/flow-progress.ts';
+export { defineJob, type JobDefinition } from './typed/define-job.ts';
+export type { StandardSchemaV1 } from './typed/standard-schema.ts';
 export type { WorkerOptions, Handlers } from './worker/worker-options.ts';
 export type { WorkerStats } from './worker/worker-stats.ts';
 export { type Handler, type JobContext } from './worker/attempt.ts';

@@ -81,6 +81,11 @@ export interface Job<Data = unknown, Result = unknown> {
    * traces with OpenTelemetry; the attempt's span continues it. Null otherwise.
    */
   traceContext: Record<string, string> | null;
+  /**
+   * The flow parent of a child added with queue.addFlow(), else null. Set on jobs read back (getJob, listJobs,
+   * ctx.children(), events read from the store); absent on the job a handler receives (the claim returns narrow rows).
+   */
+  parentId?: string | null;
 }
 
 /** One failed attempt of a job. */

@@ -19,7 +19,11 @@ import {
   watchOptionsSchema,
 } from './input-schemas.ts';
 import { JOB_STATUSES, type Job, type JobCounts, type JobOptions, type JobStatus, type TransactionClient } from './job.ts';
+import type { AddedFlow, FlowSpec } from './flows/flow.ts';
+import { flowToNewJobs } from './flows/flow-input.ts';
 import { GroupCommit } from './group-commit.ts';
+import { handlersOf, isJobDefinition, jsonSchemaOf, type JobDefinition, validateJobData } from './typed/define-job.ts';
+import type { StandardSchemaV1 } from './typed/standard-schema.ts';
 import { toJsonText } from './json-payload.ts';
 import type { Logger } from './logger.ts';
 import type { BulkOp, JobFilter as StoreJobFilter, NewJob, Store, StoreStats } from './store/store.ts';
@@ -130,6 +134,8 @@ export class Queue {
   private readonly groupCommit: GroupCommit;
   private readonly localAdds = new LocalAdds();
   private readonly watchers: Watchers;
+  /** Typed jobs seen by add() and worker(), by name (jobTypes()). */
+  private readonly typedJobs = new Map<string, JobDefinition>();
   private closed = false;
 
   constructor(
@@ -150,9 +156,32 @@ export class Queue {
    * existing job's id when `uniqueKey` matches one pending or running). PostgreSQL: with `options.client` the
    * job is inserted inside your own transaction (see JobOptions), in a statement of its own.
    */
-  async add<Data>(name: string, data?: Data, options?: JobOptions): Promise<string> {
+  async add<S extends StandardSchemaV1>(job: JobDefinition<S>, data: StandardSchemaV1.InferInput<S>, options?: JobOptions): Promise<string>;
+  async add<Data>(name: string, data?: Data, options?: JobOptions): Promise<string>;
+  async add(nameOrJob: string | JobDefinition, data?: unknown, options?: JobOptions): Promise<string> {
+    let name: string;
+    if (typeof nameOrJob === 'object' && nameOrJob !== null && isJobDefinition(nameOrJob)) {
+      // A typed job: the schema checks the data before anything is written; the data given is stored.
+      this.assertOpen();
+      await validateJobData(nameOrJob, data);
+      this.typedJobs.set(nameOrJob.name, nameOrJob);
+      name = nameOrJob.name;
+    } else {
+      name = nameOrJob as string;
+      // A name the queue knows as a typed job is checked too: adds from the CLI or HTTP in this process.
+      const typed = typeof name === 'string' ? this.typedJobs.get(name) : undefined;
+      if (typed) await validateJobData(typed, data);
+    }
     const [id] = await this.addBulk([{ name, data, options }]);
     return id!;
+  }
+
+  /**
+   * The typed jobs this queue has seen (through add() or worker()), with the JSON Schema of their data when
+   * the schema library offers one (zod 4 does): what a form for adding them needs.
+   */
+  jobTypes(): { name: string; jsonSchema: Record<string, unknown> | null }[] {
+    return [...this.typedJobs.values()].map((d) => ({ name: d.name, jsonSchema: jsonSchemaOf(d) })).sort((a, b) => a.name.localeCompare(b.name));
   }
 
   /** Adds many jobs in one statement (one transaction): all or none. Ids come back in input order. */
@@ -209,6 +238,43 @@ export class Queue {
     }
     if (handoff) handoff.worker.adopt({ ...newJobSnapshot(ids[0]!, jobs[0]!, now), ...handedOff(handoff.claim, now) });
     return ids;
+  }
+
+  /**
+   * Adds a flow: a parent job and its children in one transaction (one statement on PostgreSQL, two on SQLite,
+   * whatever the number of children). The parent waits, pending, until every child is finished, then runs and
+   * reads them with ctx.children(); `onChildFailure` (default 'fail', or per child `onFailure`) says what a
+   * child failing for good does to it (docs/flows.md). Returns the parent's id and the children's, in order.
+   */
+  async addFlow(spec: FlowSpec): Promise<AddedFlow> {
+    this.assertOpen();
+    const now = this.settings.clock.now();
+    const { parent, children } = flowToNewJobs(spec, (entry, prefix) => this.toNewJob(entry, prefix, now, new Set()));
+    const span = startAddSpan([...new Set([parent.name, ...children.map((j) => j.name)])], children.length + 1);
+    if (span.carrier !== null) for (const job of [parent, ...children]) job.traceContext = span.carrier;
+    let added: AddedFlow;
+    try {
+      added = await this.store.enqueueFlow({ parent, children, now });
+    } catch (error) {
+      span.end(error);
+      throw error;
+    }
+    span.end();
+    this.announceRunnable(children.map((j) => j.runAt));
+    if (this.events.has('added')) {
+      this.events.emit('added', { ...newJobSnapshot(added.id, parent, now), progress: { done: 0, total: children.length } });
+      children.forEach((job, i) => this.events.emit('added', { ...newJobSnapshot(added.childIds[i]!, job, now), parentId: added.id }));
+    }
+    return added;
+  }
+
+  /**
+   * The children of a flow's parent, oldest first, as they are now; one statement. Inside the parent's handler
+   * use ctx.children(), which also leaves out the failures its policy ignores.
+   */
+  async children(parentId: string): Promise<Job[]> {
+    this.assertOpen();
+    return this.store.children({ parentId: parseInput(jobIdSchema, parentId, 'parentId'), ignored: true });
   }
 
   /**
@@ -338,7 +404,8 @@ export class Queue {
     for (;;) {
       const { changed, nextCursor } = await this.store.bulk({ op, filter: f, ...(cursor !== undefined ? { cursor } : {}), limit: BULK_CHUNK, scan: DATA_SCAN, now: this.settings.clock.now() });
       total += changed.length;
-      if (op === 'retry' && changed.length > 0) this.announceRunnable([this.settings.clock.now()]);
+      // A retry makes jobs runnable; a cancel or delete may finish a flow's last child, making its parent runnable.
+      if (changed.length > 0) this.announceRunnable([this.settings.clock.now()]);
       for (const c of changed) {
         if (c.from !== 'running') continue;
         if (op === 'cancel') this.signals.emit('cancel', c.id);
@@ -361,6 +428,8 @@ export class Queue {
     const job = await this.transition(id, 'cancel');
     if (job.status === 'cancelled') this.events.emit('cancelled', job);
     else this.signals.emit('cancel', job.id);
+    // The last child of a flow may have gone: its parent may be due now.
+    if (job.parentId) this.announceRunnable([this.settings.clock.now()]);
     return job;
   }
 
@@ -368,6 +437,7 @@ export class Queue {
   async delete(id: string): Promise<void> {
     const job = await this.transition(id, 'delete');
     if (job.status === 'running') this.signals.emit('delete', job.id);
+    if (job.parentId) this.announceRunnable([this.settings.clock.now()]);
   }
 
   /** Jobs per status (optionally of one name); one statement. */
@@ -500,10 +570,19 @@ export class Queue {
     return this.watchers.waitFor(jobId, o.timeout);
   }
 
-  /** Creates a worker for these handlers; call start() on it. */
-  worker(handlers: Handlers, options: WorkerOptions = {}): Worker {
+  /**
+   * Creates a worker for these handlers (a map of name → handler, or typed jobs made by defineJob(), whose
+   * handlers get their data parsed by the schema); call start() on it.
+   */
+  worker(handlers: Handlers | readonly JobDefinition[], options: WorkerOptions = {}): Worker {
     this.assertOpen();
-    const worker = new Worker(this.store, handlers, options, {
+    if (Array.isArray(handlers)) {
+      const definitions = handlers as readonly JobDefinition[];
+      const typed = handlersOf(definitions);
+      for (const definition of definitions) this.typedJobs.set(definition.name, definition);
+      handlers = typed;
+    }
+    const worker = new Worker(this.store, handlers as Handlers, options, {
       clock: this.settings.clock,
       logger: this.settings.logger,
       events: this.events,

@@ -17,6 +17,8 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SRC_INDEX = new URL('../src/index.ts', import.meta.url).href;
 const SRC_SERVER = new URL('../src/server/index.ts', import.meta.url).href;
 const TSX = import.meta.resolve('tsx');
+/** zod, which docs/typed-jobs.md uses as its Standard Schema: resolved from this checkout, as 'spool' is. */
+const ZOD = import.meta.resolve('zod');
 const DOCS = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
 
 interface Block {
@@ -59,7 +61,7 @@ describe('docs', { concurrency: 2 }, () => {
         let result;
         if (block.lang === 'ts') {
           // `from 'spool'` is this checkout's source: the block runs against the code it documents.
-          writeFileSync(join(dir, 'block.mts'), block.code.replace(/from 'spool'/g, `from '${SRC_INDEX}'`).replace(/from 'spool\/server'/g, `from '${SRC_SERVER}'`));
+          writeFileSync(join(dir, 'block.mts'), block.code.replace(/from 'spool'/g, `from '${SRC_INDEX}'`).replace(/from 'spool\/server'/g, `from '${SRC_SERVER}'`).replace(/from 'zod'/g, `from '${ZOD}'`));
           result = await exec(process.execPath, ['--import', TSX, 'block.mts'], { cwd: dir, env, timeoutMs: 60_000 });
         } else {
           mkdirSync(join(dir, 'bin'));
@@ -91,7 +93,7 @@ describe('docs', { concurrency: 2 }, () => {
         allowImportingTsExtensions: true,
         types: ['node'],
         typeRoots: [join(ROOT, 'node_modules', '@types')],
-        paths: { spool: [join(ROOT, 'src', 'index.ts')], 'spool/server': [join(ROOT, 'src', 'server', 'index.ts')] },
+        paths: { spool: [join(ROOT, 'src', 'index.ts')], 'spool/server': [join(ROOT, 'src', 'server', 'index.ts')], zod: [join(ROOT, 'node_modules', 'zod', 'index.d.ts')] },
       };
       writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files }));
       const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');

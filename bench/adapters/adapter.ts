@@ -26,6 +26,8 @@ export interface Traffic {
 export interface Session {
   add(name: string, data: BenchJob['data']): Promise<void>;
   addBulk(jobs: { name: string; data: BenchJob['data'] }[]): Promise<void>;
+  /** Adds one flow: a parent of `parent` and these children, in one call (systems with flows only; W3F). */
+  addFlow?(parent: string, children: { name: string; data: BenchJob['data'] }[]): Promise<void>;
   /** Starts one worker (or the system's equivalent) for `names` at `concurrency`. */
   startWorker(names: string[], handler: BenchHandler, concurrency: number): Promise<void>;
   stopWorker(): Promise<void>;

@@ -28,6 +28,10 @@ export class SpoolSession implements Session {
     await this.queue.addBulk(jobs);
   }
 
+  async addFlow(parent: string, children: { name: string; data: unknown }[]): Promise<void> {
+    await this.queue.addFlow({ name: parent, children });
+  }
+
   async startWorker(names: string[], handler: BenchHandler, concurrency: number): Promise<void> {
     const handlers = Object.fromEntries(
       names.map((name) => [name, async (job: { id: string; name: string; data: unknown }, ctx: { progress(v: unknown): void }) => {

@@ -2,7 +2,8 @@ import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { extname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Handlers } from '../index.ts';
+import type { Handlers, JobDefinition } from '../index.ts';
+import { isJobDefinition } from '../typed/define-job.ts';
 import { UsageError } from './usage-error.ts';
 
 const TYPESCRIPT = new Set(['.ts', '.mts', '.cts', '.tsx']);
@@ -17,7 +18,7 @@ const NEEDS_TRANSPILER = new Set(['ERR_UNKNOWN_FILE_EXTENSION', 'ERR_UNSUPPORTED
  * CommonJS. Without tsx, Node imports it itself where it strips types (22.18+, 23.6+); on older Node the
  * error says what to install.
  */
-export async function loadHandlers(file: string, cwd: string): Promise<Handlers> {
+export async function loadHandlers(file: string, cwd: string): Promise<Handlers | JobDefinition[]> {
   const path = resolve(cwd, file);
   if (!existsSync(path) || !statSync(path).isFile()) throw new UsageError(`--handlers ${file}: no such file (looked for ${path})`);
   const url = pathToFileURL(path).href;
@@ -62,8 +63,8 @@ async function findTsx(path: string, cwd: string): Promise<TsxApi | undefined> {
   return undefined;
 }
 
-/** The default export, checked: an object of functions, at least one. */
-function handlersOf(file: string, module: Record<string, unknown>): Handlers {
+/** The default export, checked: an object of functions, at least one; or an array of typed jobs (defineJob). */
+function handlersOf(file: string, module: Record<string, unknown>): Handlers | JobDefinition[] {
   let handlers = module.default as Record<string, unknown> | undefined;
   // A TypeScript file compiled to CommonJS puts the default export one level down.
   if (handlers && typeof handlers === 'object' && '__esModule' in handlers && typeof handlers.default === 'object') {
@@ -71,6 +72,8 @@ function handlersOf(file: string, module: Record<string, unknown>): Handlers {
   }
   const example = "export default { 'send-email': async (job, ctx) => { … } }";
   if (handlers === undefined) throw new UsageError(`--handlers ${file} has no default export; end it with ${example}`);
+  // Typed jobs (docs/typed-jobs.md): the server's queue then knows their schemas (GET /api/job-types).
+  if (Array.isArray(handlers) && handlers.length > 0 && handlers.every(isJobDefinition)) return handlers as JobDefinition[];
   if (handlers === null || typeof handlers !== 'object' || Array.isArray(handlers)) {
     throw new UsageError(`--handlers ${file}: the default export must be an object of handlers by job name, like ${example}; got ${handlers === null ? 'null' : typeof handlers}`);
   }

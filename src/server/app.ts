@@ -6,6 +6,7 @@ import { hostGuard, readOnlyGuard, tokenGuard } from './guard.ts';
 import { errorResponse, HttpError } from './http-errors.ts';
 import type { ResolvedServerOptions } from './options.ts';
 import { featureRoutes, features } from './routes/features.ts';
+import { jobTypeRoutes } from './routes/job-types.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { nameRoutes } from './routes/names.ts';
 import { scheduleRoutes } from './routes/schedules.ts';
@@ -84,6 +85,7 @@ export function buildApp(queue: Queue, o: ResolvedServerOptions, parts: AppParts
   app.route('/api/stats', statsRoutes(queue));
   app.route('/api/names', nameRoutes(queue));
   app.route('/api/schedules', scheduleRoutes(queue));
+  app.route('/api/job-types', jobTypeRoutes(queue));
   app.get('/api/events', () => {
     throw new HttpError(426, 'UPGRADE_REQUIRED', 'this is the WebSocket of live job events: connect with a WebSocket client', { Upgrade: 'websocket' });
   });

@@ -1,4 +1,5 @@
 import type { WatchEvent } from '../events.ts';
+import type { ChildFailurePolicy } from '../flows/flow.ts';
 import type { BackoffOptions, Job, JobCounts, JobStatus, TransactionClient } from '../job.ts';
 
 /**
@@ -25,6 +26,20 @@ export interface Store {
    * inside their open transaction: the jobs exist only if it commits.
    */
   enqueue(p: { jobs: NewJob[]; now: number; client?: TransactionClient }): Promise<string[]>;
+
+  /**
+   * Inserts a flow: the parent, waiting (pending with runAt FLOW_WAIT_AT, so no claim takes it) until its
+   * children are finished, and the children, carrying its id and their failure policy. One statement
+   * (SQLite: one transaction of two) whatever the number of children. Children ids come in input order.
+   * Every statement that finishes, cancels, deletes or retries children moves their parents on (src/flows).
+   */
+  enqueueFlow(p: { parent: NewJob; children: NewJob[]; now: number }): Promise<{ id: string; childIds: string[] }>;
+
+  /**
+   * The children of a flow's parent, oldest first; one statement. `ignored: false` leaves out failed children
+   * whose policy is 'ignore' (what the parent's ctx.children() shows).
+   */
+  children(p: { parentId: string; ignored: boolean }): Promise<Job[]>;
 
   /**
    * Takes up to `limit` runnable jobs of `names` for `workerId`: pending and due (priority desc, runAt, id),
@@ -188,6 +203,8 @@ export interface NewJob {
   claimedBy?: { workerId: string; leaseUntil: number };
   /** The producer's trace context as JSON (tracing.ts), or null. */
   traceContext?: string | null;
+  /** A flow child's failure policy (enqueueFlow only). */
+  onFailure?: ChildFailurePolicy;
 }
 
 export interface ClaimParams {
@@ -210,6 +227,11 @@ export interface FinishResult {
   finished: string[];
   /** Ids among `finished` of 'retry' or 'released' outcomes stored as cancelled: a cancel had been requested. */
   cancelled: string[];
+  /**
+   * Flow parents the batch made runnable (its children all finished). Set by stores whose own process does
+   * not hear its changes on the feed (SQLite), so the worker looks for work at once; absent means none or unknown.
+   */
+  parentsReady?: number;
 }
 
 export interface TickParams {

@@ -19,6 +19,11 @@ export interface JobContext {
   attempt: number;
   /** The id of the worker running the job. */
   workerId: string;
+  /**
+   * A flow parent's children as they are now, oldest first, in one statement (their results, errors and
+   * statuses); failed children under 'ignore' are left out. Empty for a job that is not a parent.
+   */
+  children(): Promise<Job[]>;
 }
 
 /** A job handler: its return value (JSON) is stored as job.result; a throw fails the attempt. */

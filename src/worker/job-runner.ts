@@ -22,6 +22,8 @@ export interface JobRunnerDeps {
   stats: WorkerStats;
   maxPayloadBytes: number;
   batcher: OutcomeBatcher;
+  /** ctx.children(): one statement. */
+  readChildren(parentId: string): Promise<Job[]>;
   /** False once the worker stops: buffered jobs are then released, not started. */
   isRunning(): boolean;
   nudge(): void;
@@ -79,7 +81,7 @@ export class JobRunner {
     held.attempts.set(job.id, attempt);
     deps.stats.started++;
     deps.events.emit('started', job);
-    const ctx = new AttemptContext(attempt, deps.config.id, this.recordProgress);
+    const ctx = new AttemptContext(attempt, deps.config.id, this.recordProgress, deps.readChildren);
     const handler = deps.config.handlers[job.name] as Handler;
     const began = performance.now();
     void inAttemptSpan(job, deps.config.id, () => attempt.run(handler, ctx), failureOf).then((settlement) => {
@@ -130,12 +132,18 @@ class AttemptContext implements JobContext {
   readonly attempt: number;
   readonly #run: Attempt;
   readonly #record: (attempt: Attempt, value: unknown) => void;
+  readonly #readChildren: (parentId: string) => Promise<Job[]>;
   #progress: ((value: unknown) => void) | undefined;
 
-  constructor(run: Attempt, readonly workerId: string, record: (attempt: Attempt, value: unknown) => void) {
+  constructor(run: Attempt, readonly workerId: string, record: (attempt: Attempt, value: unknown) => void, readChildren: (parentId: string) => Promise<Job[]>) {
     this.#run = run;
     this.#record = record;
+    this.#readChildren = readChildren;
     this.attempt = run.job.attempts;
+  }
+
+  children(): Promise<Job[]> {
+    return this.#readChildren(this.#run.job.id);
   }
 
   get signal(): AbortSignal {

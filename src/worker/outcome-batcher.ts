@@ -30,6 +30,8 @@ export interface OutcomeBatcherDeps {
   stats: WorkerStats;
   /** A retry was written: the job runs again at `runAt`. */
   onRetry(runAt: number): void;
+  /** The batch finished the last children of flows: their parents are runnable now (in this process's workers too). */
+  onParentsReady(): void;
   /** An outcome is waiting: wake the claim loop. */
   nudge(): void;
 }
@@ -139,6 +141,7 @@ export class OutcomeBatcher {
    * a retry or release the store turned into a cancel (one had been requested) is announced as cancelled.
    */
   written(outcomes: Outcome[], result: FinishResult): void {
+    if (result.parentsReady) this.deps.onParentsReady();
     const applied = new Set(result.finished);
     const cancelled = new Set(result.cancelled);
     for (const sent of outcomes) {

@@ -3,6 +3,12 @@
  * settling in the same turn are written together), a sleep ends at a nudge or after a time, and timers set
  * for later wake-ups (a delayed job coming due) are cleared together when the worker stops.
  */
+/**
+ * setTimeout's longest delay (about 24.8 days). A longer one fires after 1 ms, with a warning: a wake-up for a
+ * flow parent waiting for its children (runAt in the year 275760, src/flows/flow.ts) would spin the loop.
+ */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export class Waker {
   private wakeUp: (() => void) | undefined;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -27,7 +33,7 @@ export class Waker {
           this.wakeUp = undefined;
           onTimeout?.();
           resolve();
-        }, ms);
+        }, Math.min(MAX_TIMER_MS, ms));
       }
     });
   }
@@ -37,7 +43,7 @@ export class Waker {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       fn();
-    }, Math.max(0, ms));
+    }, Math.min(MAX_TIMER_MS, Math.max(0, ms)));
     this.timers.add(timer);
   }
 

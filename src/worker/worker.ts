@@ -66,9 +66,13 @@ export class Worker {
     const isRunning = () => this.state === 'running';
     const health = new FaultReporter(logger, `worker ${this.id}`);
     const nudge = () => this.waker.nudge();
-    this.batcher = new OutcomeBatcher({ clock, events, stats: this.counters, onRetry: (runAt) => this.loop.wakeAt(runAt), nudge });
+    this.batcher = new OutcomeBatcher({
+      clock, events, stats: this.counters, onRetry: (runAt) => this.loop.wakeAt(runAt), nudge,
+      onParentsReady: () => deps.signals.emit('runnable', clock.now()),
+    });
     this.runner = new JobRunner(this.held, {
       config: this.config, clock, logger, events, stats: this.counters, maxPayloadBytes: deps.maxPayloadBytes, batcher: this.batcher, isRunning, nudge,
+      readChildren: (parentId) => store.children({ parentId, ignored: false }),
     });
     this.loop = new ClaimLoop(store, this.held, this.batcher, this.runner, this.waker, { config: this.config, clock, logger, stats: this.counters, health, isRunning });
     this.ticker = new Ticker(store, this.held, {

@@ -85,7 +85,7 @@ export function storeConformance(kind: string, factory: StoreFactory): void {
             id, name: 'mail', data: { to: 'ü@x', n: [1, 2.5, null] }, status: 'pending', priority: 7, attempts: 0, maxAttempts: 5,
             progress: null, result: null, error: null, errorStack: null, runAt: T0, createdAt: T0, startedAt: null,
             completedAt: null, processingBy: null, uniqueKey: 'k', backoff: { type: 'exponential', delay: 1000 },
-            timeout: 900, leaseUntil: null, cancelRequested: false, errors: [], traceContext: null,
+            timeout: 900, leaseUntil: null, cancelRequested: false, errors: [], traceContext: null, parentId: null,
           },
         );
       });

@@ -1,3 +1,4 @@
+import { isWaitingParent } from '../../flows/flow.ts';
 import type { Job } from '../../index.ts';
 import { formatDuration, formatWhen, shortJson, truncate } from './format.ts';
 
@@ -8,6 +9,10 @@ import { formatDuration, formatWhen, shortJson, truncate } from './format.ts';
 export function jobSummary(job: Job, now: number, max = 60): string {
   switch (job.status) {
     case 'pending': {
+      if (isWaitingParent(job)) {
+        const p = job.progress as { done?: number; total?: number } | null;
+        return truncate(p?.total !== undefined ? `waiting for children: ${p.done ?? 0} of ${p.total} done` : 'waiting for children', max);
+      }
       const when = job.runAt.getTime() > now + 500 ? `runs ${formatWhen(job.runAt, now)}` : 'waiting for a worker';
       return truncate(job.attempts > 0 && job.error ? `${when}; attempt ${job.attempts} failed: ${job.error}` : when, max);
     }

@@ -1,6 +1,7 @@
 import type { BulkOp, JobFilter } from '../store.ts';
 import { containedStrings, likeContaining } from '../data-prefilter.ts';
 import { countedCte, moves } from './counters.ts';
+import { FLOW_SELECT, flowReopen, flowSettle } from './flow-statements.ts';
 import { GATE, JOB_COLUMNS, notifyCtes, selectList, ts } from './statements.ts';
 
 /*
@@ -103,7 +104,9 @@ export function bulkSql(op: BulkOp, filter: JobFilter, t: Tables, channel: strin
   ${changedRows}`;
   const row = (from: string, to: string) => `'row', id, name, ${from}, ${to}, NULL, NULL, NULL`;
 
+  const now = p.add(args.now);
   if (op === 'retry') {
+    const flow = flowReopen({ L: t.L, D: t.D, prefix: 'flow', all, source: 'SELECT id, parent_id FROM gone', retried: 'SELECT id FROM gone' });
     // Finished jobs back to live, pending, attempts reset. A job whose uniqueKey a live job holds, or a newer job
     // of the chunk with the same key, is left as it is (retry() would refuse it), so the INSERT cannot conflict.
     // (The queue refuses a retry filter of another status, so the finished table is the only source.)
@@ -122,13 +125,16 @@ export function bulkSql(op: BulkOp, filter: JobFilter, t: Tables, channel: strin
   changed AS (
     INSERT INTO ${t.L} (${all})
     SELECT id, name, data, 'pending', priority, 0, max_attempts, backoff, timeout_ms, NULL, NULL, NULL, NULL,
-           ${ts(p.add(args.now))}, created_at, NULL, NULL, NULL, NULL, false, unique_key, errors, trace_context
+           ${ts(now)}, created_at, NULL, NULL, NULL, NULL, false, unique_key, errors, trace_context${FLOW_SELECT}
       FROM gone
-    RETURNING id, name, run_at),
-  ev AS (SELECT 'retrying'::text AS type, id, name, run_at FROM changed),${tail(`SELECT ${row('status', "'pending'")} FROM gone`, [moves('gone', 'status', "'pending'")])}`;
+    RETURNING id, name, run_at),${flow.ctes},
+  ev AS (SELECT 'retrying'::text AS type, id, name, run_at FROM changed UNION ALL ${flow.events}),${tail(`SELECT ${row('status', "'pending'")} FROM gone
+  UNION ALL
+  SELECT DISTINCT 'parent', parent_id, NULL, NULL, NULL, NULL::int, NULL::bigint, NULL::bigint FROM gone WHERE parent_id IS NOT NULL`, [moves('gone', 'status', "'pending'"), ...flow.deltas])}`;
   }
 
   if (op === 'cancel') {
+    const flow = flowSettle({ L: t.L, D: t.D, prefix: 'flow', now, all, source: 'SELECT id, name, parent_id, status, error, on_failure FROM archived' });
     // Pending jobs move to the finished table as cancelled; running ones get a request their worker learns.
     // (The queue refuses a cancel filter of a finished status, so the live table is the only source.)
     return `
@@ -141,24 +147,28 @@ export function bulkSql(op: BulkOp, filter: JobFilter, t: Tables, channel: strin
   archived AS (
     INSERT INTO ${t.D} (${all})
     SELECT id, name, data, 'cancelled', priority, attempts, max_attempts, backoff, timeout_ms, progress, result, error, error_stack,
-           run_at, created_at, started_at, ${ts(p.add(args.now))}, processing_by, NULL, false, unique_key, errors, trace_context
+           run_at, created_at, started_at, ${ts(now)}, processing_by, NULL, false, unique_key, errors, trace_context${FLOW_SELECT}
       FROM gone
-    RETURNING id, name, run_at),
+    RETURNING id, name, run_at, parent_id, status, error, on_failure),${flow.ctes},
   flagged AS (
     UPDATE ${t.L} j SET cancel_requested = true FROM chunk c WHERE j.id = c.id AND c.status = 'running'
     RETURNING j.id, j.name),
-  ev AS (SELECT 'cancelled'::text AS type, id, name, run_at FROM archived),${tail(`SELECT ${row("'pending'", "'cancelled'")} FROM archived
+  ev AS (SELECT 'cancelled'::text AS type, id, name, run_at FROM archived UNION ALL ${flow.events}),${tail(`SELECT ${row("'pending'", "'cancelled'")} FROM archived
   UNION ALL
-  SELECT ${row("'running'", "'running'")} FROM flagged`, [moves('archived', "'pending'", "'cancelled'")])}`;
+  SELECT ${row("'running'", "'running'")} FROM flagged`, [moves('archived', "'pending'", "'cancelled'"), ...flow.deltas])}`;
   }
 
   // delete: from whichever table holds each job of the chunk.
   const source = tableOf(filter, t);
+  const flow = flowSettle({
+    L: t.L, D: t.D, prefix: 'flow', now, all, exclude: 'SELECT id FROM live',
+    source: "SELECT id, name, parent_id, 'deleted'::text AS status, NULL::text AS error, NULL::text AS on_failure FROM live",
+  });
   return `
   WITH ${bounds},
   chunk AS MATERIALIZED (SELECT j.id FROM ${source} j WHERE ${inWindow} ORDER BY j.id DESC LIMIT ${lim}),
-  live AS (DELETE FROM ${t.L} j USING chunk c WHERE j.id = c.id RETURNING j.id, j.name, j.status, j.run_at),
-  done AS (DELETE FROM ${t.D} j USING chunk c WHERE j.id = c.id RETURNING j.id, j.name, j.status, j.run_at),
-  gone AS (SELECT * FROM live UNION ALL SELECT * FROM done),
-  ev AS (SELECT 'deleted'::text AS type, id, name, run_at FROM gone),${tail(`SELECT ${row('status', 'NULL')} FROM gone`, [moves('gone', 'status', null)])}`;
+  live AS (DELETE FROM ${t.L} j USING chunk c WHERE j.id = c.id RETURNING j.id, j.name, j.status, j.run_at, j.parent_id),
+  done AS (DELETE FROM ${t.D} j USING chunk c WHERE j.id = c.id RETURNING j.id, j.name, j.status, j.run_at, j.parent_id),
+  gone AS (SELECT * FROM live UNION ALL SELECT * FROM done),${flow.ctes},
+  ev AS (SELECT 'deleted'::text AS type, id, name, run_at FROM gone UNION ALL ${flow.events}),${tail(`SELECT ${row('status', 'NULL')} FROM gone`, [moves('gone', 'status', null), ...flow.deltas])}`;
 }

@@ -143,6 +143,30 @@ export class PostgresStore implements Store {
     );
   }
 
+  async enqueueFlow(p: { parent: NewJob; children: NewJob[]; now: number }): Promise<{ id: string; childIds: string[] }> {
+    const parent = JSON.stringify([{
+      name: p.parent.name, data: JSON.parse(p.parent.dataJson) as unknown, priority: p.parent.priority, max_attempts: p.parent.maxAttempts,
+      backoff: p.parent.backoff, timeout_ms: p.parent.timeout, trace_context: p.parent.traceContext ? (JSON.parse(p.parent.traceContext) as unknown) : null,
+    }]);
+    const children = flowChildrenPayload(p.children);
+    const rows = await this.run<{ id: string; parent: boolean }>('enqueue', 'insert a flow', this.sql.enqueueFlow, [parent, children, p.now]);
+    const id = rows.find((r) => r.parent)!.id;
+    // Ids come from one sequence in the INSERT's order (input order), so ascending ids are input order.
+    const childIds = rows.filter((r) => !r.parent).map((r) => r.id).sort(compareIds);
+    return { id, childIds };
+  }
+
+  async children(p: { parentId: string; ignored: boolean }): Promise<Job[]> {
+    if (!isRowId(p.parentId)) return [];
+    const rows = await this.run<JobRow>('get', `get the children of job ${p.parentId}`, this.sql.selectChildren, [p.parentId, p.ignored]);
+    return rows.map(rowToJob);
+  }
+
+  /** One more statement after a retry of flow children: their parents' counts made exact (flowRecount). */
+  private async recountParents(parents: string[], now: number): Promise<void> {
+    await this.run('transition', 'recount the children of flow parents', this.sql.flowRecount, [parents, now]);
+  }
+
   async claim(p: ClaimParams): Promise<ClaimResult> {
     const outcomes = p.finish ?? [];
     if (p.limit <= 0 && outcomes.length === 0) return { jobs: [], finished: [], cancelled: [] };
@@ -241,13 +265,16 @@ export class PostgresStore implements Store {
     const params = new Params();
     const cursor = p.cursor !== undefined && isRowId(p.cursor) ? p.cursor : null;
     const text = bulkSql(p.op, p.filter, this.tables(), this.channel, params, { cursor, limit: p.limit, scan: p.scan, now: p.now });
-    type Row = { kind: 'chunk' | 'row'; id: string | null; name: string | null; from_status: JobStatus | null; to_status: JobStatus | null; n: number | null; min_id: string | null; lo: string | null };
+    type Row = { kind: 'chunk' | 'row' | 'parent'; id: string | null; name: string | null; from_status: JobStatus | null; to_status: JobStatus | null; n: number | null; min_id: string | null; lo: string | null };
     const rows = await this.run<Row>('bulk', `${p.op} jobs in bulk`, { name: this.shaped(shapeKey(`bulk-${p.op}`, p.filter)), text }, params.values);
     const chunk = rows.find((r) => r.kind === 'chunk')!;
     const changed = rows
       .filter((r) => r.kind === 'row')
       .map((r) => ({ id: r.id!, name: r.name!, from: r.from_status!, to: r.to_status }))
       .sort((a, b) => compareIds(b.id, a.id));
+    // Parents of retried children: recounted once the retry committed (flow-statements.ts flowRecount).
+    const parents = rows.filter((r) => r.kind === 'parent').map((r) => r.id!);
+    if (parents.length > 0) await this.recountParents(parents, p.now);
     const lo = Number(chunk.lo);
     const nextCursor = chunk.n === p.limit ? chunk.min_id : lo > 1 ? String(lo) : null;
     return { changed, nextCursor };
@@ -321,7 +348,7 @@ export class PostgresStore implements Store {
     if (isRowId(p.id)) {
       const statement = { retry: this.sql.retryJob, cancel: this.sql.cancelJob, delete: this.sql.deleteJob }[p.op];
       try {
-        [row] = await this.run<JobRow>('transition', `${p.op} job ${p.id}`, statement, p.op === 'delete' ? [p.id] : [p.id, p.now]);
+        [row] = await this.run<JobRow>('transition', `${p.op} job ${p.id}`, statement, [p.id, p.now]);
       } catch (error) {
         if (isUniqueViolation(error)) {
           // Failure path only: read the job and the holder of its key, so the message names both.
@@ -333,12 +360,15 @@ export class PostgresStore implements Store {
         throw error;
       }
     }
-    if (row) return rowToJob(row);
+    if (row) {
+      if (p.op === 'retry' && row.parent_id) await this.recountParents([row.parent_id], p.now);
+      return rowToJob(row);
+    }
     const current = await this.get(p.id);
     if (current !== null && p.op === 'delete') {
       // A finish moved the job from the live to the finished table while the delete ran (its snapshot saw
       // neither the live row, gone, nor the finished one, new): delete it where it is now.
-      [row] = await this.run<JobRow>('transition', `delete job ${p.id}`, this.sql.deleteJob, [p.id]);
+      [row] = await this.run<JobRow>('transition', `delete job ${p.id}`, this.sql.deleteJob, [p.id, p.now]);
       if (row) return rowToJob(row);
     }
     throw transitionRefused(p.id, p.op, current);
@@ -423,6 +453,20 @@ function enqueuePayload(jobs: NewJob[]): string {
     if (job.uniqueKey !== null) text += `,"unique_key":${JSON.stringify(job.uniqueKey)}`;
     if (job.claimedBy) text += `,"claimed_by":${JSON.stringify(job.claimedBy.workerId)},"lease_until":${job.claimedBy.leaseUntil}`;
     // The trace context is JSON text already (the producer's W3C carrier).
+    if (job.traceContext) text += `,"trace_context":${job.traceContext}`;
+    parts[i] = `${text}}`;
+  }
+  return `[${parts.join(',')}]`;
+}
+
+/** A flow's children as enqueue's JSON payload (enqueuePayload) with each child's failure policy. */
+function flowChildrenPayload(jobs: NewJob[]): string {
+  const parts = new Array<string>(jobs.length);
+  for (let i = 0; i < jobs.length; i++) {
+    const job = jobs[i]!;
+    let text = `{"i":${i},"name":${JSON.stringify(job.name)},"data":${job.dataJson},"priority":${job.priority},"run_at":${job.runAt},"max_attempts":${job.maxAttempts},"on_failure":"${job.onFailure ?? 'fail'}"`;
+    if (job.backoff !== null) text += `,"backoff":${JSON.stringify(job.backoff)}`;
+    if (job.timeout !== null) text += `,"timeout_ms":${job.timeout}`;
     if (job.traceContext) text += `,"trace_context":${job.traceContext}`;
     parts[i] = `${text}}`;
   }

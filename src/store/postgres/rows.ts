@@ -1,3 +1,4 @@
+import { flowProgress } from '../../flows/flow-progress.ts';
 import { parseErrors, type BackoffOptions, type Job, type JobStatus } from '../../job.ts';
 
 /**
@@ -28,6 +29,10 @@ export interface JobRow {
   unique_key: string | null;
   errors: unknown;
   trace_context: Record<string, string> | null;
+  /** Flows (absent from claimed rows). */
+  parent_id?: string | null;
+  children_total?: number | null;
+  children_left?: number | null;
 }
 
 /** Turns a row into the public Job shape, the same shape the SQLite store returns. */
@@ -40,7 +45,7 @@ export function rowToJob(row: JobRow): Job {
     priority: row.priority,
     attempts: row.attempts,
     maxAttempts: row.max_attempts,
-    progress: row.progress,
+    progress: row.progress ?? flowProgress(row.children_total, row.children_left),
     result: row.result,
     error: row.error,
     errorStack: row.error_stack,
@@ -56,11 +61,12 @@ export function rowToJob(row: JobRow): Job {
     cancelRequested: row.cancel_requested,
     errors: parseErrors(row.errors),
     traceContext: row.trace_context ?? null,
+    parentId: row.parent_id ?? null,
   };
 }
 
 /** What a claim returns of a job (statements.ts CLAIMED_COLUMNS); the rest the claimer knows. */
-export type ClaimedRow = Omit<JobRow, 'status' | 'result' | 'started_at' | 'completed_at' | 'processing_by' | 'lease_until'>;
+export type ClaimedRow = Omit<JobRow, 'status' | 'result' | 'started_at' | 'completed_at' | 'processing_by' | 'lease_until' | 'parent_id'>;
 
 /**
  * A claimed job: running under `workerId` since `now`, leased until `leaseUntil`. Built field by field, not

@@ -88,6 +88,27 @@ const MIGRATIONS: readonly ((S: string) => string)[] = [
            errors, trace_context
       FROM ${S}.jobs_done;
   `,
+  // Flows (src/flows, flow-statements.ts): a child's parent and its failure policy; a parent's children in all
+  // and not yet finished. A waiting parent is pending with run_at = FLOW_WAIT_AT, so no claim takes it. The
+  // indexes are partial (parent_id IS NOT NULL): a plain job writes no entry in them.
+  (S) => `
+  ALTER TABLE ${S}.jobs_live ADD COLUMN parent_id bigint, ADD COLUMN on_failure text,
+                              ADD COLUMN children_total integer, ADD COLUMN children_left integer;
+  ALTER TABLE ${S}.jobs_done ADD COLUMN parent_id bigint, ADD COLUMN on_failure text,
+                              ADD COLUMN children_total integer, ADD COLUMN children_left integer;
+  CREATE INDEX jobs_live_parent ON ${S}.jobs_live (parent_id) WHERE parent_id IS NOT NULL;
+  CREATE INDEX jobs_done_parent ON ${S}.jobs_done (parent_id, status) WHERE parent_id IS NOT NULL;
+  CREATE OR REPLACE VIEW ${S}.jobs AS
+    SELECT id, name, data, status, priority, attempts, max_attempts, backoff, timeout_ms, progress, result, error,
+           error_stack, run_at, created_at, started_at, completed_at, processing_by, lease_until, cancel_requested, unique_key,
+           errors, trace_context, parent_id, on_failure, children_total, children_left
+      FROM ${S}.jobs_live
+    UNION ALL
+    SELECT id, name, data, status, priority, attempts, max_attempts, backoff, timeout_ms, progress, result, error,
+           error_stack, run_at, created_at, started_at, completed_at, processing_by, lease_until, cancel_requested, unique_key,
+           errors, trace_context, parent_id, on_failure, children_total, children_left
+      FROM ${S}.jobs_done;
+  `,
 ];
 
 /**

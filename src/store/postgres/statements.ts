@@ -1,5 +1,6 @@
 import { ERRORS_KEPT } from '../../job.ts';
 import { claimedAt, countedCte, endedInMinute, moves } from './counters.ts';
+import { FLOW_COLUMNS, FLOW_SELECT, FLOW_WAIT_TS, flowRecount, flowReopen, flowSettle } from './flow-statements.ts';
 import { quoteIdent } from './schema.ts';
 
 /**
@@ -22,7 +23,7 @@ export interface Statement {
 export const JOB_COLUMNS = [
   'id', 'name', 'data', 'status', 'priority', 'attempts', 'max_attempts', 'backoff', 'timeout_ms', 'progress',
   'result', 'error', 'error_stack', 'run_at', 'created_at', 'started_at', 'completed_at', 'processing_by',
-  'lease_until', 'cancel_requested', 'unique_key', 'errors', 'trace_context',
+  'lease_until', 'cancel_requested', 'unique_key', 'errors', 'trace_context', ...FLOW_COLUMNS,
 ] as const;
 
 /**
@@ -122,6 +123,11 @@ export function buildStatements(schema: string, channel: string) {
   // `c` (ids), c + 1 (result JSON texts), c + 2 (progress JSON texts or NULL): 20 bytes a job on the wire
   // where a JSON object with every field spelled out took 105, and its socket writes were 19% of a
   // drain's node CPU in a profile.
+  // Children finishing move their parents on (flow-statements.ts); nothing happens for a batch without children.
+  const finishFlow = flowSettle({
+    L, D, prefix: 'fin_flow', now: '$3', all: allColumns,
+    source: 'SELECT id, name, parent_id, outcome AS status, new_error AS error, on_failure FROM ended',
+  });
   const finishCtes = (c: number) => `
   fin AS MATERIALIZED (
     SELECT u.id, 'completed'::text AS status, u.result, u.progress, NULL::text AS error, NULL::text AS error_stack,
@@ -154,7 +160,7 @@ export function buildStatements(schema: string, channel: string) {
            CASE WHEN reported IN ('failed', 'retry')
                 THEN ${appendError('errors', { attempt: 'LEAST(attempts, max_attempts)', at: '$3', message: 'new_error', stack: 'new_error_stack', workerId: '$2::text' })}
                 ELSE errors END,
-           trace_context
+           trace_context${FLOW_SELECT}
       FROM ended),
   requeued AS (
     UPDATE ${L} j
@@ -176,24 +182,33 @@ export function buildStatements(schema: string, channel: string) {
   finished AS (
     SELECT id, name, run_at, outcome AS status FROM ended
     UNION ALL
-    SELECT id, name, run_at, 'pending' AS status FROM requeued)`;
+    SELECT id, name, run_at, 'pending' AS status FROM requeued),${finishFlow.ctes}`;
   // What the finishing CTEs change in the counters (counters.ts): moves out of running, completions per minute.
   const finishDeltas = [
     moves('ended', "'running'", 'outcome'),
     moves('requeued', "'running'", "'pending'"),
     endedInMinute('ended', 'outcome', '$3'),
+    ...finishFlow.deltas,
   ];
   const finishEvents = `
     SELECT CASE status WHEN 'pending' THEN 'retrying' ELSE status END AS type, id, name, run_at
-      FROM finished`;
+      FROM finished
+    UNION ALL ${finishFlow.events}`;
 
   // Moves the rows of `from` (a CTE of whole live rows) into the finished table as `status`, finished at $2.
   const archive = (from: string, status: string) => `
     INSERT INTO ${D} AS j (${allColumns})
     SELECT id, name, data, '${status}', priority, attempts, max_attempts, backoff, timeout_ms, progress, result, error, error_stack,
-           run_at, created_at, started_at, ${ts('$2')}, processing_by, NULL, false, unique_key, errors, trace_context
+           run_at, created_at, started_at, ${ts('$2')}, processing_by, NULL, false, unique_key, errors, trace_context${FLOW_SELECT}
       FROM ${from}
     RETURNING ${cols('j')}`;
+  // A cancelled or deleted child moves its parent on; a retried one counts again (flow-statements.ts).
+  const cancelFlow = flowSettle({ L, D, prefix: 'flow', now: '$2', all: allColumns, source: "SELECT id, name, parent_id, status, error, on_failure FROM archived" });
+  const deleteFlow = flowSettle({
+    L, D, prefix: 'flow', now: '$2', all: allColumns, exclude: 'SELECT id FROM live',
+    source: "SELECT id, name, parent_id, 'deleted'::text AS status, error, on_failure FROM live",
+  });
+  const retryFlow = flowReopen({ L, D, prefix: 'flow', all: allColumns, source: 'SELECT id, parent_id FROM gone', retried: 'SELECT id FROM gone' });
 
   return {
     // $1 jobs [{i, name, data (JSON), priority, run_at, max_attempts, backoff?, timeout_ms?, unique_key?, claimed_by?,
@@ -231,6 +246,51 @@ export function buildStatements(schema: string, channel: string) {
   UNION ALL
   SELECT id, unique_key, false FROM held`,
     },
+
+    // $1 the parent [{name, data, priority, max_attempts, backoff?, timeout_ms?, trace_context?}], $2 its children as for
+    // enqueue plus on_failure, $3 now. One statement whatever the number of children: the parent waits (run_at =
+    // FLOW_WAIT_AT, children_left = all of them), the children carry its id. Rows: the parent's id (parent = true),
+    // then the children's.
+    enqueueFlow: {
+      name: name('enqueue-flow'),
+      text: `
+  WITH input AS (
+    SELECT * FROM json_to_recordset($2::json)
+      AS j(i integer, name text, data json, priority integer, run_at float8, max_attempts integer,
+           backoff json, timeout_ms integer, trace_context json, on_failure text)),
+  parent AS (
+    INSERT INTO ${L} (name, data, priority, run_at, max_attempts, backoff, timeout_ms, created_at, status, attempts,
+                      trace_context, children_total, children_left)
+    SELECT name, coalesce(data, 'null'::json), priority, ${FLOW_WAIT_TS}, max_attempts, backoff, timeout_ms, ${ts('$3')},
+           'pending', 0, trace_context, (SELECT count(*) FROM input), (SELECT count(*) FROM input)
+      FROM json_to_recordset($1::json)
+        AS j(name text, data json, priority integer, max_attempts integer, backoff json, timeout_ms integer, trace_context json)
+    RETURNING id, name, run_at),
+  children AS (
+    INSERT INTO ${L} (name, data, priority, run_at, max_attempts, backoff, timeout_ms, created_at, status, attempts,
+                      trace_context, parent_id, on_failure)
+    SELECT name, coalesce(data, 'null'::json), priority, to_timestamp(run_at / 1000), max_attempts, backoff, timeout_ms,
+           ${ts('$3')}, 'pending', 0, trace_context, (SELECT id FROM parent), on_failure
+      FROM input ORDER BY i
+    RETURNING id, name, run_at),
+  ev AS (SELECT 'added'::text AS type, id, name, run_at FROM parent UNION ALL SELECT 'added', id, name, run_at FROM children),${notify},${countedCte(C, [
+    moves('parent', null, "'pending'"),
+    moves('children', null, "'pending'"),
+  ])}
+  SELECT id, true AS parent FROM parent WHERE ${GATE}
+  UNION ALL
+  SELECT id, false FROM children`,
+    },
+
+    // $1 parent id: its children, oldest first, from both tables through their parent indexes.
+    // $2 false: failed children under 'ignore' left out.
+    selectChildren: {
+      name: name('select-children'),
+      text: `SELECT ${cols('j')} FROM ${V} j WHERE j.parent_id = $1 AND ($2 OR j.status <> 'failed' OR j.on_failure <> 'ignore') ORDER BY j.id`,
+    },
+
+    // $1 parent ids, $2 now: after a retry of their children (flow-statements.ts flowRecount).
+    flowRecount: { name: name('flow-recount'), text: flowRecount({ L, notify, gate: GATE }) },
 
     // $1 unique keys: the holders, for keys whose holder committed while the enqueue ran.
     idsByUniqueKey: {
@@ -374,10 +434,11 @@ export function buildStatements(schema: string, channel: string) {
   changed AS (
     INSERT INTO ${L} AS j (${allColumns})
     SELECT id, name, data, 'pending', priority, 0, max_attempts, backoff, timeout_ms, NULL, NULL, NULL, NULL,
-           ${ts('$2')}, created_at, NULL, NULL, NULL, NULL, false, unique_key, errors, trace_context
+           ${ts('$2')}, created_at, NULL, NULL, NULL, NULL, false, unique_key, errors, trace_context${FLOW_SELECT}
       FROM gone
-    RETURNING ${cols('j')}),
-  ev AS (SELECT 'retrying'::text AS type, id, name, to_timestamp(run_at / 1000) AS run_at FROM changed),${notify},${countedCte(C, [moves('gone', 'status', "'pending'")])}
+    RETURNING ${cols('j')}),${retryFlow.ctes},
+  ev AS (SELECT 'retrying'::text AS type, id, name, to_timestamp(run_at / 1000) AS run_at FROM changed
+         UNION ALL ${retryFlow.events}),${notify},${countedCte(C, [moves('gone', 'status', "'pending'"), ...retryFlow.deltas])}
   SELECT * FROM changed WHERE ${GATE}`,
     },
 
@@ -393,21 +454,23 @@ export function buildStatements(schema: string, channel: string) {
   archived AS (${archive('gone', 'cancelled')}),
   flagged AS (
     UPDATE ${L} j SET cancel_requested = true FROM target t WHERE j.id = t.id AND t.status = 'running'
-    RETURNING ${cols('j')}),
-  ev AS (SELECT 'cancelled'::text AS type, id, name, to_timestamp(run_at / 1000) AS run_at FROM archived),${notify},${countedCte(C, [moves('gone', "'pending'", "'cancelled'")])}
+    RETURNING ${cols('j')}),${cancelFlow.ctes},
+  ev AS (SELECT 'cancelled'::text AS type, id, name, to_timestamp(run_at / 1000) AS run_at FROM archived
+         UNION ALL ${cancelFlow.events}),${notify},${countedCte(C, [moves('gone', "'pending'", "'cancelled'"), ...cancelFlow.deltas])}
   SELECT * FROM archived WHERE ${GATE}
   UNION ALL
   SELECT * FROM flagged`,
     },
 
-    // $1 id: removes it from whichever table holds it.
+    // $1 id, $2 now (a flow parent whose last child this was becomes due): removes it from whichever table holds it.
     deleteJob: {
       name: name('delete-job'),
       text: `
   WITH live AS (DELETE FROM ${L} j WHERE j.id = $1 RETURNING ${cols('j')}),
   done AS (DELETE FROM ${D} j WHERE j.id = $1 RETURNING ${cols('j')}),
-  changed AS (SELECT * FROM live UNION ALL SELECT * FROM done),
-  ev AS (SELECT 'deleted'::text AS type, id, name, to_timestamp(run_at / 1000) AS run_at FROM changed),${notify},${countedCte(C, [moves('changed', 'status', null)])}
+  changed AS (SELECT * FROM live UNION ALL SELECT * FROM done),${deleteFlow.ctes},
+  ev AS (SELECT 'deleted'::text AS type, id, name, to_timestamp(run_at / 1000) AS run_at FROM changed
+         UNION ALL ${deleteFlow.events}),${notify},${countedCte(C, [moves('changed', 'status', null), ...deleteFlow.deltas])}
   SELECT * FROM changed WHERE ${GATE}`,
     },
 

@@ -1,3 +1,4 @@
+import { flowProgress } from '../../flows/flow-progress.ts';
 import { parseErrors, type BackoffOptions, type Job, type JobStatus } from '../../job.ts';
 import type { CLAIMED_COLUMNS } from './statements.ts';
 
@@ -30,6 +31,10 @@ export interface JobRow {
   trace_context?: string | null;
   /** The status before the last claim or retry, as its index in JOB_STATUSES (see the migration that added it). */
   prev_status?: number | null;
+  /** Flows (src/flows). */
+  parent_id?: number | null;
+  children_total?: number | null;
+  children_left?: number | null;
 }
 
 const parseOrNull = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
@@ -45,7 +50,7 @@ export function rowToJob(row: JobRow): Job {
     priority: row.priority,
     attempts: row.attempts,
     maxAttempts: row.max_attempts,
-    progress: parseOrNull(row.progress),
+    progress: parseOrNull(row.progress) ?? flowProgress(row.children_total, row.children_left),
     result: parseOrNull(row.result),
     error: row.error,
     errorStack: row.error_stack,
@@ -61,6 +66,7 @@ export function rowToJob(row: JobRow): Job {
     cancelRequested: row.cancel_requested === 1,
     errors: parseErrors(row.errors ?? null),
     traceContext: row.trace_context ? (JSON.parse(row.trace_context) as Record<string, string>) : null,
+    parentId: row.parent_id === null || row.parent_id === undefined ? null : String(row.parent_id),
   };
 }
 

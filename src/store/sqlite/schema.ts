@@ -87,6 +87,17 @@ const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE spool_jobs ADD COLUMN trace_context TEXT;
   `,
+  // Flows (src/flows): a child's parent and its failure policy; a parent's children in all and not yet
+  // finished. A waiting parent is pending with run_at = FLOW_WAIT_AT, so no claim takes it. The index is
+  // partial: a plain job writes no entry in it; (parent_id, status) counts a parent's unfinished children
+  // from the index alone.
+  `
+  ALTER TABLE spool_jobs ADD COLUMN parent_id INTEGER;
+  ALTER TABLE spool_jobs ADD COLUMN on_failure TEXT;
+  ALTER TABLE spool_jobs ADD COLUMN children_total INTEGER;
+  ALTER TABLE spool_jobs ADD COLUMN children_left INTEGER;
+  CREATE INDEX spool_jobs_parent ON spool_jobs (parent_id, status) WHERE parent_id IS NOT NULL;
+  `,
 ];
 
 /** How many migrations this version of Spool knows. */

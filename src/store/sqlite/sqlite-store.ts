@@ -14,6 +14,7 @@ import { transitionRefused, uniqueKeyHeld } from '../transition-error.ts';
 import { DataVersionFeed } from './data-version-feed.ts';
 import { DiskFullRecovery } from './disk-full.ts';
 import { chunkSql, countSql, pageSql } from './filter-statements.ts';
+import { SqliteFlows } from './flows.ts';
 import { Journal } from './journal.ts';
 import { JournalFeed } from './journal-feed.ts';
 import { type ClaimedRow, claimedRowToJob, type JobRow, rowToJob } from './rows.ts';
@@ -62,6 +63,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly counter = new StatementCounter();
   private readonly stmt: ReturnType<typeof prepareAll>;
+  private readonly flows: SqliteFlows;
   private readonly feed: DataVersionFeed;
   private readonly jobFeed: JournalFeed;
   private readonly tx: <T>(work: () => T) => T;
@@ -92,6 +94,7 @@ export class SqliteStore implements Store {
     this.path = options.path;
     this.diskFull = new DiskFullRecovery(this.db, options.path);
     this.stmt = prepareAll(this.db);
+    this.flows = new SqliteFlows(this.db);
     this.feed = new DataVersionFeed(this.db);
     this.jobFeed = new JournalFeed(
       this.db,
@@ -162,6 +165,18 @@ export class SqliteStore implements Store {
     );
   }
 
+  async enqueueFlow(p: { parent: NewJob; children: NewJob[]; now: number }): Promise<{ id: string; childIds: string[] }> {
+    return this.write('enqueue', 'insert a flow', p.now, (journal) => ({ value: this.flows.insert(p.parent, p.children, p.now, journal), statements: 2 }));
+  }
+
+  async children(p: { parentId: string; ignored: boolean }): Promise<Job[]> {
+    if (!isRowId(p.parentId)) return [];
+    const rows = this.run('get', 1, `get the children of job ${p.parentId}`, () =>
+      this.flows.selectChildren.all({ parent: Number(p.parentId), ignored: p.ignored ? 1 : 0 }) as JobRow[],
+    false);
+    return rows.map(rowToJob);
+  }
+
   /** The pending or running job holding each key, one statement. */
   private async holdersOf(keys: string[], method = 'transition'): Promise<Map<string, string>> {
     const found = this.run(method, 1, 'look up unique keys', () =>
@@ -173,9 +188,9 @@ export class SqliteStore implements Store {
   async claim(p: ClaimParams): Promise<ClaimResult> {
     const finishing = p.finish !== undefined && p.finish.length > 0;
     if (p.limit <= 0 && !finishing) return { jobs: [], finished: [], cancelled: [] };
-    const { jobs, finished, cancelled } = this.write('claim', 'claim jobs', p.now, (journal) => {
-      const done = p.finish ? this.runFinish(p.workerId, p.now, p.finish, journal) : { finished: [], cancelled: [], statements: 0 };
-      if (p.limit <= 0) return { value: { jobs: [] as Job[], finished: done.finished, cancelled: done.cancelled }, statements: done.statements };
+    const { jobs, finished, cancelled, parentsReady } = this.write('claim', 'claim jobs', p.now, (journal) => {
+      const done = p.finish ? this.runFinish(p.workerId, p.now, p.finish, journal) : { finished: [], cancelled: [], statements: 0, parentsReady: 0 };
+      if (p.limit <= 0) return { value: { jobs: [] as Job[], finished: done.finished, cancelled: done.cancelled, parentsReady: done.parentsReady }, statements: done.statements };
       const claim = { workerId: p.workerId, now: p.now, leaseUntil: p.now + p.leaseMs };
       const rows = this.stmt.claim.all({ ...claim, names: JSON.stringify(p.names), limit: p.limit }) as ClaimedRow[];
       for (const row of rows) {
@@ -184,9 +199,12 @@ export class SqliteStore implements Store {
         journal.move(name, JOB_STATUSES[row[PREV_STATUS] as number]!, 'running');
         journal.claim(name);
       }
-      return { value: { jobs: rows.map((row) => claimedRowToJob(row, claim)), finished: done.finished, cancelled: done.cancelled }, statements: done.statements + 1 };
+      return {
+        value: { jobs: rows.map((row) => claimedRowToJob(row, claim)), finished: done.finished, cancelled: done.cancelled, parentsReady: done.parentsReady },
+        statements: done.statements + 1,
+      };
     });
-    return { jobs: jobs.sort(claimOrder), finished, cancelled };
+    return { jobs: jobs.sort(claimOrder), finished, cancelled, ...(parentsReady > 0 ? { parentsReady } : {}) };
   }
 
   async setProgress(p: { updates: { id: string; json: string }[] }): Promise<string[]> {
@@ -220,8 +238,8 @@ export class SqliteStore implements Store {
   async finish(p: { workerId: string; now: number; outcomes: Outcome[] }): Promise<FinishResult> {
     if (p.outcomes.length === 0) return { finished: [], cancelled: [] };
     return this.write('finish', 'finish jobs', p.now, (journal) => {
-      const { finished, cancelled, statements } = this.runFinish(p.workerId, p.now, p.outcomes, journal);
-      return { value: { finished, cancelled }, statements };
+      const { finished, cancelled, statements, parentsReady } = this.runFinish(p.workerId, p.now, p.outcomes, journal);
+      return { value: { finished, cancelled, ...(parentsReady > 0 ? { parentsReady } : {}) }, statements };
     });
   }
 
@@ -281,7 +299,9 @@ export class SqliteStore implements Store {
       const ids = this.prepared(sql).pluck(true).all({ ...params, hi, lo }) as number[];
       statements++;
       if (ids.length === 0) return { value: { changed: [], nextCursor: lo > 1 ? String(lo) : null }, statements };
-      const changed = bulkApply(this.stmt, journal, p.op, JSON.stringify(ids), p.now).sort((a, b) => compareIds(b.id, a.id));
+      const parents = new Set<number>();
+      const changed = bulkApply(this.stmt, journal, p.op, JSON.stringify(ids), p.now, parents).sort((a, b) => compareIds(b.id, a.id));
+      statements += p.op === 'retry' ? this.flows.reopenParents(parents, p.now, journal) : this.flows.settleParents(parents, p.now, journal).statements;
       const nextCursor = ids.length === p.limit ? String(ids.at(-1)!) : lo > 1 ? String(lo) : null;
       return { value: { changed, nextCursor }, statements: statements + 1 };
     });
@@ -344,7 +364,15 @@ export class SqliteStore implements Store {
         row = this.write('transition', `${p.op} job ${p.id}`, p.now, (journal) => {
           const changed = statement.get({ id: Number(p.id), ...(p.op === 'delete' ? {} : { now: p.now }) }) as JobRow | undefined;
           if (changed) journalTransition(journal, p.op, changed);
-          return { value: changed, statements: 1 };
+          // A flow child that finished (cancelled, deleted) or came back (retried) moves its parent.
+          let statements = 1;
+          const parent = changed?.parent_id;
+          if (typeof parent === 'number') {
+            const parents = new Set([parent]);
+            if (p.op === 'retry') statements += this.flows.reopenParents(parents, p.now, journal);
+            else if (p.op === 'delete' || changed!.status === 'cancelled') statements += this.flows.settleParents(parents, p.now, journal).statements;
+          }
+          return { value: changed, statements };
         });
       } catch (error) {
         if (isUniqueViolation(error)) {
@@ -403,7 +431,7 @@ export class SqliteStore implements Store {
    * one statement each, if any. Notes each applied outcome in the journal. `cancelled`: retries and releases
    * FINISH turned into cancels (a cancel was requested meanwhile).
    */
-  private runFinish(workerId: string, now: number, outcomes: Outcome[], journal: Journal): FinishResult & { statements: number } {
+  private runFinish(workerId: string, now: number, outcomes: Outcome[], journal: Journal): FinishResult & { statements: number; parentsReady: number } {
     const completed: [number, string, string | null][] = [];
     const others: object[] = [];
     for (const o of outcomes) {
@@ -412,8 +440,11 @@ export class SqliteStore implements Store {
     }
     const finished: string[] = [];
     const cancelled: string[] = [];
+    // Parents of flow children this batch finished: moved on by one more statement, only when there are any.
+    const parents = new Set<number>();
     if (completed.length > 0) {
-      for (const [id, name] of this.stmt.complete.all({ outcomes: JSON.stringify(completed), workerId, now }) as [number, string][]) {
+      for (const [id, name, parent] of this.stmt.complete.all({ outcomes: JSON.stringify(completed), workerId, now }) as [number, string, number | null][]) {
+        if (parent !== null) parents.add(parent);
         finished.push(String(id));
         journal.note('completed', id);
         journal.move(name, 'running', 'completed');
@@ -422,7 +453,8 @@ export class SqliteStore implements Store {
     }
     if (others.length > 0) {
       const kinds = new Map(outcomes.map((o) => [o.id, o.status]));
-      for (const [id, name, status] of this.stmt.finish.all({ outcomes: JSON.stringify(others), workerId, now }) as [number, string, JobStatus][]) {
+      for (const [id, name, status, parent] of this.stmt.finish.all({ outcomes: JSON.stringify(others), workerId, now }) as [number, string, JobStatus, number | null][]) {
+        if (parent !== null && status !== 'pending') parents.add(parent);
         finished.push(String(id));
         if (status === 'cancelled' && kinds.get(String(id)) !== 'cancelled') cancelled.push(String(id));
         journal.note(status === 'pending' ? 'retrying' : (status as 'failed' | 'cancelled'), id);
@@ -430,7 +462,11 @@ export class SqliteStore implements Store {
         if (status === 'failed') journal.ended(name, 'failed');
       }
     }
-    return { finished, cancelled, statements: (completed.length > 0 ? 1 : 0) + (others.length > 0 ? 1 : 0) };
+    const flows = this.flows.settleParents(parents, now, journal);
+    return {
+      finished, cancelled, parentsReady: flows.ready,
+      statements: (completed.length > 0 ? 1 : 0) + (others.length > 0 ? 1 : 0) + flows.statements,
+    };
   }
 
   /**
@@ -508,25 +544,28 @@ function prepareAll(db: Database.Database) {
 }
 
 /** Applies one chunk of a bulk action to `ids` (JSON), noting what changed. */
-function bulkApply(stmt: ReturnType<typeof prepareAll>, journal: Journal, op: BulkParams['op'], ids: string, now: number): BulkResult['changed'] {
+function bulkApply(stmt: ReturnType<typeof prepareAll>, journal: Journal, op: BulkParams['op'], ids: string, now: number, parents: Set<number>): BulkResult['changed'] {
   const changed: BulkResult['changed'] = [];
   if (op === 'retry') {
-    for (const row of stmt.bulkRetry.all({ ids, now }) as { id: number; name: string; prev_status: number }[]) {
+    for (const row of stmt.bulkRetry.all({ ids, now }) as { id: number; name: string; prev_status: number; parent_id: number | null }[]) {
+      if (row.parent_id !== null) parents.add(row.parent_id);
       const from = JOB_STATUSES[row.prev_status]!;
       journal.note('retrying', row.id);
       journal.move(row.name, from, 'pending');
       changed.push({ id: String(row.id), name: row.name, from, to: 'pending' });
     }
   } else if (op === 'cancel') {
-    for (const row of stmt.bulkCancel.all({ ids, now }) as { id: number; name: string; status: JobStatus }[]) {
+    for (const row of stmt.bulkCancel.all({ ids, now }) as { id: number; name: string; status: JobStatus; parent_id: number | null }[]) {
       if (row.status === 'cancelled') {
+        if (row.parent_id !== null) parents.add(row.parent_id);
         journal.note('cancelled', row.id);
         journal.move(row.name, 'pending', 'cancelled');
       }
       changed.push({ id: String(row.id), name: row.name, from: row.status === 'cancelled' ? 'pending' : 'running', to: row.status });
     }
   } else {
-    for (const row of stmt.bulkDelete.all({ ids }) as { id: number; name: string; status: JobStatus }[]) {
+    for (const row of stmt.bulkDelete.all({ ids }) as { id: number; name: string; status: JobStatus; parent_id: number | null }[]) {
+      if (row.parent_id !== null) parents.add(row.parent_id);
       journal.note('deleted', row.id, row.name);
       journal.move(row.name, row.status, null);
       changed.push({ id: String(row.id), name: row.name, from: row.status, to: null });

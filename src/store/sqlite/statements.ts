@@ -100,7 +100,7 @@ export const COMPLETE = `
          completed_at = @now, lease_until = NULL, cancel_requested = 0
     FROM (SELECT value ->> 0 AS id, value ->> 1 AS result, value ->> 2 AS progress FROM json_each(@outcomes)) AS o
    WHERE spool_jobs.id = o.id AND +spool_jobs.status = 'running' AND +spool_jobs.processing_by = @workerId
-  RETURNING spool_jobs.id AS id, spool_jobs.name AS name`;
+  RETURNING spool_jobs.id AS id, spool_jobs.name AS name, spool_jobs.parent_id AS parent_id`;
 
 // Every other outcome in one statement; only jobs still held by this worker are touched. A retry or a
 // release of a job whose cancel was requested meanwhile (by another process, learnt by no tick yet) ends it
@@ -134,7 +134,7 @@ export const FINISH = `
                  value ->> '$.errorStack' AS error_stack, value ->> '$.runAt' AS run_at
             FROM json_each(@outcomes)) AS o
    WHERE spool_jobs.id = o.id AND +spool_jobs.status = 'running' AND +spool_jobs.processing_by = @workerId
-  RETURNING spool_jobs.id AS id, spool_jobs.name AS name, spool_jobs.status AS status`;
+  RETURNING spool_jobs.id AS id, spool_jobs.name AS name, spool_jobs.status AS status, spool_jobs.parent_id AS parent_id`;
 
 export const SET_PROGRESS = `
   UPDATE spool_jobs SET progress = t.progress
@@ -201,15 +201,15 @@ export const BULK_RETRY = `
          progress = NULL, started_at = NULL, completed_at = NULL, lease_until = NULL, processing_by = NULL,
          cancel_requested = 0, prev_status = ${STATUS_CODE_SQL}
    WHERE id IN (SELECT value FROM json_each(@ids)) AND status IN ('failed', 'cancelled')
-  RETURNING id, name, prev_status`;
+  RETURNING id, name, prev_status, parent_id`;
 export const BULK_CANCEL = `
   UPDATE spool_jobs
      SET status = CASE status WHEN 'pending' THEN 'cancelled' ELSE status END,
          completed_at = CASE status WHEN 'pending' THEN @now ELSE completed_at END,
          cancel_requested = CASE status WHEN 'running' THEN 1 ELSE cancel_requested END
    WHERE id IN (SELECT value FROM json_each(@ids)) AND (status = 'pending' OR (status = 'running' AND cancel_requested = 0))
-  RETURNING id, name, status`;
-export const BULK_DELETE = `DELETE FROM spool_jobs WHERE id IN (SELECT value FROM json_each(@ids)) RETURNING id, name, status`;
+  RETURNING id, name, status, parent_id`;
+export const BULK_DELETE = `DELETE FROM spool_jobs WHERE id IN (SELECT value FROM json_each(@ids)) RETURNING id, name, status, parent_id`;
 export const MAX_ID = `SELECT coalesce(max(id), 0) AS id FROM spool_jobs`;
 
 /** The journal row of one write transaction (journal.ts); a trigger applies its deltas to the counters. */
