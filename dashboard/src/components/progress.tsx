@@ -8,7 +8,9 @@ export function Progress({ value, status }: { value: unknown; status: JobStatus 
   const label = `${Math.round(pct)}%`;
   return (
     <div class="progress" role="progressbar" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(pct)} title={json(value, 0)} data-status={status}>
-      <div class="progress-fill" style={{ width: `${pct}%` }} />
+      <div class="progress-track">
+        <div class="progress-fill" style={{ width: `${pct}%` }} />
+      </div>
       <span class="progress-label">{label}</span>
     </div>
   );

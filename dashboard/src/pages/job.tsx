@@ -73,7 +73,7 @@ export function JobPage({ id }: { id: string }) {
       <h1>
         {j.name} <StatusBadge status={j.status} />
       </h1>
-      <p class="mono muted">{j.id}</p>
+      <p class="mono muted">id {j.id}</p>
       {writable && (
         <div class="toolbar" aria-label="job actions">
           {(j.status === 'failed' || j.status === 'cancelled' || j.status === 'completed') && (
@@ -148,7 +148,7 @@ export function JobPage({ id }: { id: string }) {
       {attempts.length === 0 ? (
         <p class="muted">No failed attempts.</p>
       ) : (
-        <ol class="attempts" reversed>
+        <ol class="attempts">
           {attempts.map((a) => (
             <li key={`${a.attempt}-${a.at}`} data-attempt={a.attempt}>
               <div>

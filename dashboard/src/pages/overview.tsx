@@ -1,5 +1,5 @@
-import { useEffect, useState } from 'preact/hooks';
-import { api, canWrite, type Counts, features, type NameInfo, STATUSES } from '../api.ts';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api, canWrite, type Counts, features, type Job, type NameInfo, STATUSES } from '../api.ts';
 import { ThroughputChart, type Minute } from '../components/chart.tsx';
 import { useConfirm } from '../components/confirm.tsx';
 import { ago } from '../format.ts';
@@ -48,7 +48,34 @@ export function Overview() {
   const current = live ?? stats.data;
   const rows = names.data?.names ?? [];
   const byName = current?.byName ?? {};
-  const stalled = rows.filter((n) => (byName[n.name]?.pending ?? n.counts.pending) > 0 && n.paused !== true && (!n.lastClaimedAt || now - new Date(n.lastClaimedAt).getTime() > STALL_MS));
+  const pendingOf = (n: NameInfo) => byName[n.name]?.pending ?? n.counts.pending;
+  const claimAge = (n: NameInfo) => (n.lastClaimedAt ? now - Date.parse(n.lastClaimedAt) : Number.POSITIVE_INFINITY);
+
+  // Stalled: a job of the name has been due for over a minute and no worker claimed one for a minute. When
+  // the last claim is old, one page of the name's pending jobs says when the earliest became due (delayed jobs
+  // are not stalled); read once per names re-read (which follows events), at most 20 names, and then time
+  // passing is re-evaluated locally.
+  const [dueSince, setDueSince] = useState<Record<string, number | null>>({});
+  const checked = useRef<{ of: unknown; names: Set<string> }>({ of: null, names: new Set() });
+  useEffect(() => {
+    if (!names.data) return;
+    if (checked.current.of !== names.data) checked.current = { of: names.data, names: new Set() };
+    for (const n of rows) {
+      if (pendingOf(n) === 0 || n.paused === true || claimAge(n) < STALL_MS / 2 || checked.current.names.has(n.name) || checked.current.names.size >= 20) continue;
+      checked.current.names.add(n.name);
+      api<{ jobs: Job[] }>(`api/jobs?status=pending&name=${encodeURIComponent(n.name)}&limit=50`).then(
+        (page) => {
+          const due = page.jobs.map((j) => Date.parse(j.runAt)).filter((t) => t <= Date.now());
+          setDueSince((d) => ({ ...d, [n.name]: due.length ? Math.min(...due) : null }));
+        },
+        () => {},
+      );
+    }
+  }, [names.data, now]);
+  const stalled = rows.filter((n) => {
+    const due = dueSince[n.name];
+    return pendingOf(n) > 0 && n.paused !== true && claimAge(n) > STALL_MS && due != null && now - due > STALL_MS;
+  });
   const flow = f?.features.flowControl === true && canWrite(f);
 
   const pause = async (name: string, paused: boolean) => {
@@ -85,7 +112,7 @@ export function Overview() {
               <a href={`jobs?status=pending&name=${encodeURIComponent(n.name)}`}>{n.name}</a> (last claim {ago(n.lastClaimedAt, now)})
             </span>
           ))}
-          : these names have pending jobs and no claim for over a minute. Is a worker running for them?
+          : jobs of these names have been due for over a minute and no worker claimed one. Is a worker running for them?
         </div>
       )}
       <h2>Last hour</h2>
