@@ -23,6 +23,9 @@ import { waitFor } from './support/wait.ts';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SCREENSHOTS = join(ROOT, 'docs', 'screenshots');
 const PREFIX = '/ops/spool';
+/** A read-only server with a token, on the same HTTP server. */
+const RO = '/ro';
+const TOKEN = 'a-long-random-secret';
 
 let dir: { dir: string; cleanup: () => void };
 let queue: Queue;
@@ -45,10 +48,11 @@ before(async () => {
   queue = await openQueue({ url });
   const root = createSpoolServer(queue, { dashboardDir: out });
   const prefixed = createSpoolServer(queue, { dashboardDir: out, basePath: PREFIX });
-  servers = [root, prefixed];
-  http = createServer((req, res) => ((req.url ?? '').startsWith(`${PREFIX}/`) || req.url === PREFIX ? prefixed : root).handle(req, res));
-  root.attach(http);
-  prefixed.attach(http);
+  const readOnly = createSpoolServer(queue, { dashboardDir: out, basePath: RO, readOnly: true, token: TOKEN });
+  servers = [root, prefixed, readOnly];
+  const under = (url: string | undefined, base: string) => url === base || (url ?? '').startsWith(`${base}/`);
+  http = createServer((req, res) => (under(req.url, PREFIX) ? prefixed : under(req.url, RO) ? readOnly : root).handle(req, res));
+  for (const s of servers) s.attach(http);
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   origin = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
   worker = spawnFixture('dashboard-worker.ts', { SPOOL_TEST_URL: url, FIXED_MARKER: marker() });
@@ -224,6 +228,36 @@ test('under a mount prefix: deep links, assets, API calls and the WebSocket all 
   const outside = requests.filter((p) => !p.startsWith(`${PREFIX}/`));
   assert.deepEqual(outside, []);
   assert.ok(requests.some((p) => p === `${PREFIX}/api/events`), 'the WebSocket under the prefix');
+  await page.close();
+});
+
+test('with a token the page asks for it once; a read-only server shows no write buttons; a hidden tab closes its socket', async () => {
+  const id = await queue.add('read-only-probe', { n: 1 });
+  const page = await open(`${RO}/`);
+  await page.getByRole('heading', { name: 'This server needs a token' }).waitFor();
+  await page.getByLabel('Token').fill(TOKEN);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('heading', { name: 'Overview' }).waitFor();
+  await live(page);
+  await page.locator('text=read-only').first().waitFor();
+  assert.equal(await page.getByRole('link', { name: 'Add job' }).count(), 0);
+  await page.goto(`${origin}${RO}/jobs/${id}`);
+  await page.locator('h1', { hasText: 'read-only-probe' }).waitFor();
+  assert.equal(await page.getByRole('heading', { name: 'This server needs a token' }).count(), 0, 'asked once per tab');
+  assert.equal(await page.getByRole('button', { name: /Retry|Cancel|Delete/ }).count(), 0);
+  await page.goto(`${origin}${RO}/jobs`);
+  await page.locator(`tr[data-job="${id}"]`).waitFor();
+  assert.equal(await page.getByRole('button', { name: /Retry|Cancel|Delete/ }).count(), 0);
+
+  // Hidden: the WebSocket closes (updates pause, the server holds nothing for this tab); visible: it reconnects.
+  await live(page);
+  // A string, not a function: tsx's transform would add a helper the page does not have.
+  const setHidden = (hidden: boolean) =>
+    page.evaluate(`Object.defineProperty(document, 'hidden', { configurable: true, get: () => ${hidden} }); document.dispatchEvent(new Event('visibilitychange'));`);
+  await setHidden(true);
+  await page.locator('.live-dot.off').waitFor();
+  await setHidden(false);
+  await live(page);
   await page.close();
 });
 
