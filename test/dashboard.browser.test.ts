@@ -101,6 +101,9 @@ test('the overview shows counts by status and name, live', async () => {
   const warning = page.getByRole('alert');
   await warning.getByRole('link', { name: 'nobody-runs-this' }).waitFor({ timeout: 10_000 });
   assert.doesNotMatch((await warning.textContent())!, /overview-a/);
+  // This build has no flow control or schedules (GET /api/features says so): no buttons that would answer 501.
+  assert.equal(await page.getByRole('button', { name: /Pause|Resume|Limits/ }).count(), 0);
+  assert.equal(await page.getByRole('link', { name: 'Schedules' }).count(), 0);
   const pendingBefore = Number((await page.locator('[data-count=pending]').textContent())!.replace(/\D/g, ''));
   await queue.add('overview-a', { n: 3 });
   // Pushed: the counts change with no reload and no polling (the hub sends counts at most once a second).
@@ -186,6 +189,23 @@ test('bulk retry of a filter (the dead-letter view): the count first, a confirma
   await page.getByText('Retry: 3 jobs.').waitFor();
   await waitFor(async () => (await Promise.all(ids.map((id) => queue.getJob(id)))).every((j) => j?.status === 'completed'), 'the three to complete', 15_000);
   await waitFor(async () => (await page.locator('tr[data-job]').count()) === 0, 'the dead letters to empty, live', 15_000);
+  await page.close();
+});
+
+test('the enqueue form refuses bad JSON before sending, then adds the job and opens its page', async () => {
+  const page = await open('/enqueue');
+  await page.getByLabel('Name').fill('enqueued-probe');
+  await page.getByLabel('Data (JSON)').fill('{"repo": "acme/api",}');
+  await page.getByText('Data is not valid JSON').waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Add job' }).isDisabled(), true);
+  await page.getByLabel('Data (JSON)').fill('{"repo": "acme/api"}');
+  await page.getByLabel('Priority').fill('5');
+  await page.getByRole('button', { name: 'Add job' }).click();
+  await page.waitForURL(/\/jobs\/\d+$/);
+  await page.locator('h1', { hasText: 'enqueued-probe' }).waitFor();
+  const id = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
+  const job = await queue.getJob(id);
+  assert.deepEqual([job?.name, job?.data, job?.priority], ['enqueued-probe', { repo: 'acme/api' }, 5]);
   await page.close();
 });
 

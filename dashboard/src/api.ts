@@ -39,7 +39,9 @@ export interface NameInfo {
   name: string;
   counts: Counts;
   lastClaimedAt: string | null;
+  /** null until flow control reports them (GET /api/features: flowControl). */
   paused: boolean | null;
+  limits: Record<string, unknown> | null;
 }
 
 export interface Features {

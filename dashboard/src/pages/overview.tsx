@@ -2,7 +2,8 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, canWrite, type Counts, features, type Job, type NameInfo, STATUSES } from '../api.ts';
 import { ThroughputChart, type Minute } from '../components/chart.tsx';
 import { useConfirm } from '../components/confirm.tsx';
-import { ago } from '../format.ts';
+import { LimitsDialog } from '../components/limits.tsx';
+import { ago, json } from '../format.ts';
 import { useLive, useThrottled } from '../live.ts';
 import { useStore } from '../store.ts';
 import { useResource } from '../use-resource.ts';
@@ -25,6 +26,7 @@ export function Overview() {
   const [now, setNow] = useState(Date.now());
   const [confirmElement, confirm] = useConfirm();
   const [message, setMessage] = useState('');
+  const [editing, setEditing] = useState<NameInfo | null>(null);
 
   const reloadNames = useThrottled(names.reload, 5_000);
   const reloadThroughput = useThrottled(throughput.reload, 10_000);
@@ -163,6 +165,9 @@ export function Overview() {
                     <td>
                       <button type="button" class="small" onClick={() => pause(n.name, n.paused === true)}>
                         {n.paused === true ? 'Resume' : 'Pause'}
+                      </button>{' '}
+                      <button type="button" class="small" onClick={() => setEditing(n)} title={n.limits ? json(n.limits, 0) : 'no limits'}>
+                        Limits{n.limits ? ' ✓' : '…'}
                       </button>
                     </td>
                   )}
@@ -173,6 +178,19 @@ export function Overview() {
         </table>
       </div>
       {confirmElement}
+      {editing && (
+        <LimitsDialog
+          name={editing.name}
+          limits={editing.limits}
+          onClose={(saved) => {
+            setEditing(null);
+            if (saved) {
+              setMessage(`${editing.name}: limits saved`);
+              names.reload();
+            }
+          }}
+        />
+      )}
     </section>
   );
 }
