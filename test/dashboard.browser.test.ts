@@ -5,12 +5,13 @@
  * Content-Security-Policy refused nothing (no inline script or style slipped into the build).
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { addDemoScan } from '../src/cli/demo.ts';
 import { openQueue, type Queue } from '../src/index.ts';
@@ -28,6 +29,7 @@ const RO = '/ro';
 const TOKEN = 'a-long-random-secret';
 
 let dir: { dir: string; cleanup: () => void };
+let built = '';
 let queue: Queue;
 let servers: SpoolServer[] = [];
 let http: Server;
@@ -43,7 +45,7 @@ before(async () => {
   dir = tempDir();
   const url = `sqlite:${join(dir.dir, 'spool.db')}`;
   // Built into this test's own folder: a concurrent `npm pack` (test/package.test.ts) empties dist/.
-  const out = join(dir.dir, 'dashboard');
+  const out = (built = join(dir.dir, 'dashboard'));
   await execOk(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'dashboard/vite.config.ts', '--outDir', out, '--logLevel', 'warn'], { cwd: ROOT });
   queue = await openQueue({ url });
   const root = createSpoolServer(queue, { dashboardDir: out });
@@ -86,6 +88,16 @@ async function open(path: string, on: BrowserContext = context): Promise<Page> {
 
 const live = (page: Page) => page.locator('.live-dot.on').waitFor({ timeout: 10_000 });
 const valueOf = async (page: Page, selector: string) => Number(await page.locator(selector).getAttribute('aria-valuenow'));
+
+test('the build is one script and one stylesheet, under 100 KB gzipped together, and the page has no inline script', () => {
+  const assets = readdirSync(join(built, 'assets'));
+  assert.deepEqual(assets.map((f) => f.replace(/-[\w-]+\./, '.')).sort(), ['index.css', 'index.js']);
+  const gzipped = assets.reduce((sum, f) => sum + gzipSync(readFileSync(join(built, 'assets', f))).length, 0);
+  assert.ok(gzipped < 100 * 1024, `${gzipped} bytes gzipped`);
+  const html = readFileSync(join(built, 'index.html'), 'utf8');
+  assert.deepEqual(html.match(/<script(?![^>]*\bsrc=)[^>]*>/g) ?? [], [], 'no inline script');
+  assert.doesNotMatch(html, /\sstyle=/, 'no inline style');
+});
 
 test('the overview shows counts by status and name, live', async () => {
   await queue.addBulk([
