@@ -193,8 +193,16 @@ test('bulk retry of a filter (the dead-letter view): the count first, a confirma
   writeFileSync(`${marker()}-bulk`, '');
   const page = await open(`/failed?data=${encodeURIComponent('{"group":"bulk"}')}`);
   await waitFor(async () => (await page.locator('tr[data-job]').count()) === 3, 'three dead letters');
-  await page.getByRole('button', { name: 'Retry all' }).click();
+  // By keyboard: Enter opens the confirmation with focus on Cancel; Escape closes it and nothing happens.
+  await page.getByRole('button', { name: 'Retry all' }).focus();
+  await page.keyboard.press('Enter');
   const dialog = page.getByRole('dialog');
+  await dialog.waitFor();
+  assert.equal(await page.evaluate('document.activeElement && document.activeElement.textContent'), 'Cancel');
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'detached' });
+  assert.equal(await queue.countJobs({ name: 'flaky', status: 'failed', data: { group: 'bulk' } }), 3, 'nothing retried on Escape');
+  await page.getByRole('button', { name: 'Retry all' }).click();
   await dialog.waitFor();
   assert.equal(await dialog.locator('[data-bulk-count]').textContent(), '3');
   await dialog.getByRole('button', { name: 'Retry 3' }).click();
