@@ -3,6 +3,9 @@
  * network): one browser, one HTTP server (the dashboard at / and, from a second SpoolServer on the same queue,
  * under /ops/spool) and one worker in another process for the whole file. Every page also checks that the
  * Content-Security-Policy refused nothing (no inline script or style slipped into the build).
+ *
+ * The page speaks only the API, whose behaviour on both stores the server suites check; this file runs on
+ * SQLite, and on PostgreSQL with SPOOL_DASHBOARD_TEST_STORE=postgres (screenshots are taken on SQLite only).
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -18,11 +21,14 @@ import { openQueue, type Queue } from '../src/index.ts';
 import { createSpoolServer, type SpoolServer } from '../src/server/index.ts';
 import { type Fixture, spawnFixture } from './support/children.ts';
 import { execOk } from './support/exec.ts';
+import { dropSchema, freshSchemaName, PG_URL } from './support/postgres.ts';
 import { tempDir } from './support/sqlite.ts';
 import { waitFor } from './support/wait.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SCREENSHOTS = join(ROOT, 'docs', 'screenshots');
+const ON_POSTGRES = process.env.SPOOL_DASHBOARD_TEST_STORE === 'postgres';
+const schema = ON_POSTGRES ? freshSchemaName() : undefined;
 const PREFIX = '/ops/spool';
 /** A read-only server with a token, on the same HTTP server. */
 const RO = '/ro';
@@ -43,11 +49,11 @@ const cspViolations: string[] = [];
 
 before(async () => {
   dir = tempDir();
-  const url = `sqlite:${join(dir.dir, 'spool.db')}`;
+  const url = ON_POSTGRES ? PG_URL : `sqlite:${join(dir.dir, 'spool.db')}`;
   // Built into this test's own folder: a concurrent `npm pack` (test/package.test.ts) empties dist/.
   const out = (built = join(dir.dir, 'dashboard'));
   await execOk(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'dashboard/vite.config.ts', '--outDir', out, '--logLevel', 'warn'], { cwd: ROOT });
-  queue = await openQueue({ url });
+  queue = await openQueue({ url, ...(schema ? { schema } : {}) });
   const root = createSpoolServer(queue, { dashboardDir: out });
   const prefixed = createSpoolServer(queue, { dashboardDir: out, basePath: PREFIX });
   const readOnly = createSpoolServer(queue, { dashboardDir: out, basePath: RO, readOnly: true, token: TOKEN });
@@ -57,7 +63,7 @@ before(async () => {
   for (const s of servers) s.attach(http);
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   origin = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
-  worker = spawnFixture('dashboard-worker.ts', { SPOOL_TEST_URL: url, FIXED_MARKER: marker() });
+  worker = spawnFixture('dashboard-worker.ts', { SPOOL_TEST_URL: url, ...(schema ? { SPOOL_TEST_SCHEMA: schema } : {}), FIXED_MARKER: marker() });
   await worker.waitForLine((l) => l === 'ready', 'the worker to start');
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
@@ -73,6 +79,7 @@ after(async () => {
   http?.closeAllConnections();
   await new Promise<void>((resolve) => (http ? http.close(() => resolve()) : resolve()));
   await queue?.close();
+  if (schema) await dropSchema(schema);
   dir?.cleanup();
 });
 
@@ -259,6 +266,8 @@ test('under a mount prefix: deep links, assets, API calls and the WebSocket all 
   await page.goto(`${origin}${PREFIX}/jobs/${id}`);
   await page.locator('h1', { hasText: 'slow-scan' }).waitFor();
   await live(page);
+  // The job page's bar moves too (its own subscription, by id, through the prefixed WebSocket).
+  await waitFor(async () => (await page.locator('.facts [role=progressbar]').count()) > 0 && (await valueOf(page, '.facts [role=progressbar]')) >= 10, 'the job page bar to move', 15_000);
   await page.getByRole('link', { name: 'Jobs', exact: true }).click();
   await page.waitForURL(`${origin}${PREFIX}/jobs`);
   await page.locator(`tr[data-job="${id}"]`).waitFor();
@@ -301,7 +310,7 @@ test('with a token the page asks for it once; a read-only server shows no write 
   await page.close();
 });
 
-test('screenshots of the overview, job table and a job page, light and dark (docs/screenshots)', async () => {
+test('screenshots of the overview, job table and a job page, light and dark (docs/screenshots)', { skip: ON_POSTGRES && 'taken on SQLite' }, async () => {
   await Promise.all(Array.from({ length: 14 }, () => addDemoScan(queue)));
   await waitFor(async () => (await queue.countJobs({ name: 'send-report', status: 'completed' })) >= 4, 'some demo scans to finish', 30_000);
   await Promise.all(Array.from({ length: 6 }, () => addDemoScan(queue)));
