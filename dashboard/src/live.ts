@@ -23,6 +23,8 @@ class Live {
   private readonly listeners = new Set<(m: LiveMessage) => void>();
   private retryMs = 1_000;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** A connection was open before: the next one is a reconnection. */
+  private opened = false;
   /** True while connected; the header shows it. */
   connected = false;
   private readonly onStatus = new Set<(connected: boolean) => void>();
@@ -71,8 +73,10 @@ class Live {
       this.retryMs = 1_000;
       this.setConnected(true);
       this.sendSubscription();
-      // Whatever happened while disconnected is unknown: pages re-read.
-      this.emit({ type: 'resync', reason: 'connected' });
+      // Whatever happened while disconnected (or hidden) is unknown: pages re-read. Not on the first connection:
+      // the pages have just read (counts come with the subscription; the job page re-reads on 'subscribed').
+      if (this.opened) this.emit({ type: 'resync', reason: 'reconnected' });
+      this.opened = true;
     };
     socket.onmessage = (e) => {
       try {

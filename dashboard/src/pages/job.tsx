@@ -19,7 +19,8 @@ export function JobPage({ id }: { id: string }) {
   const reload = useThrottled(job.reload, 500);
 
   useLive({ ids: [id] }, (m) => {
-    if (m.type === 'resync') return reload();
+    // 'subscribed': from now on every change of this job arrives; re-read once to close the gap since the first read.
+    if (m.type === 'resync' || m.type === 'subscribed') return reload();
     if (!('job' in m) || m.job.id !== id) return;
     if (m.type === 'deleted') return setMessage({ text: 'This job was deleted.' });
     // Progress events carry the job; state changes re-read it, for the attempt history.

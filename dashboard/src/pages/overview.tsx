@@ -30,9 +30,15 @@ export function Overview() {
 
   const reloadNames = useThrottled(names.reload, 5_000);
   const reloadThroughput = useThrottled(throughput.reload, 10_000);
+  // Counts that equal what is shown (the snapshot answering the subscription) change nothing: no re-read.
+  const shown = useRef('');
   useLive({ counts: true }, (m) => {
     if (m.type === 'counts') {
       setLive({ counts: m.counts, byName: m.byName });
+      const key = JSON.stringify(m.byName);
+      const unchanged = key === (shown.current || JSON.stringify(stats.data?.byName ?? null));
+      shown.current = key;
+      if (unchanged) return;
       reloadNames();
       reloadThroughput();
     } else if (m.type === 'resync') {
