@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, canWrite, features, type Filter, filterQuery, type Job, type JobStatus, type NameInfo, STATUSES } from '../api.ts';
 import { useConfirm } from '../components/confirm.tsx';
 import { Progress, StatusBadge } from '../components/progress.tsx';
@@ -65,8 +65,19 @@ export function Jobs({ route, locked }: { route: Route; locked?: JobStatus }) {
   // Live: the rows shown (by id) and new jobs of the filtered name; counts tell when to re-read the page.
   const reload = useThrottled(page.reload, 2_000);
   const ids = rows.map((j) => j.id);
+  // Counts of the filtered name (or all of them) that did not move mean no job entered or left this list.
+  const seen = useRef('');
   useLive({ ids: ids.slice(0, 1000), ...(filter.name ? { names: [filter.name] } : {}), counts: true }, (m) => {
-    if (m.type === 'counts' || m.type === 'resync') return reload();
+    if (m.type === 'resync') return reload();
+    if (m.type === 'counts') {
+      const key = JSON.stringify(filter.name ? (m.byName[filter.name] ?? null) : m.counts);
+      const moved = seen.current !== '' && seen.current !== key;
+      const first = seen.current === '';
+      seen.current = key;
+      // The first push answers the subscription: re-read once, for anything between the page's read and it.
+      if (moved || first) reload();
+      return;
+    }
     if (m.type === 'deleted' || !('job' in m)) return;
     const job = m.job;
     setRows((current) => current.map((r) => (r.id === job.id ? { ...r, ...job } : r)));
