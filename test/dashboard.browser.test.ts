@@ -176,6 +176,28 @@ test('the job table filters by name and by data, kept in the URL; bad JSON is re
   await page.close();
 });
 
+test('a table filtered by name does not re-read when only other names change', async () => {
+  // Another tab on the overview watches every job, so the hub pushes counts for filter-b's changes too.
+  const overview = await open('/');
+  await live(overview);
+  const page = await context.newPage();
+  let countsPushed = 0;
+  page.on('websocket', (ws) => ws.on('framereceived', (f) => void (String(f.payload).includes('"type":"counts"') && countsPushed++)));
+  await page.goto(`${origin}/jobs?name=filter-a`);
+  await waitFor(async () => (await page.locator('tr[data-job]').count()) === 8, '8 filter-a rows');
+  await waitFor(() => countsPushed >= 1, 'the counts that answer the subscription');
+  await page.waitForTimeout(300); // the one re-read that push asks for
+  const reads: string[] = [];
+  page.on('request', (r) => void (r.url().includes('/api/') && reads.push(r.url())));
+  const pushed = countsPushed;
+  await queue.addBulk(Array.from({ length: 4 }, (_, i) => ({ name: 'filter-b', data: { repo: 'acme/other', i } })));
+  await waitFor(() => countsPushed > pushed, 'the counts of the change');
+  await page.waitForTimeout(2_500); // past the table's 2 s re-read throttle, so a re-read it asked for would show
+  assert.deepEqual(reads, []);
+  await page.close();
+  await overview.close();
+});
+
 test('a failed job shows its attempt history with stacks; Retry runs it again to completion', async () => {
   const id = await queue.add('flaky', { group: 'single' }, { maxAttempts: 2, backoff: { type: 'fixed', delay: 50 } });
   await waitFor(async () => (await queue.getJob(id))?.status === 'failed', 'the flaky job to fail twice', 15_000);
