@@ -272,6 +272,9 @@ export function renderMarkdown(r: BenchResults): string {
   // The server's figures come from their own run (npm run bench:server), kept in bench/server/results.md.
   const server = new URL('./server/results.md', import.meta.url);
   if (existsSync(server)) L.push(readFileSync(server, 'utf8').trim(), '');
+  // The dashboard's, likewise (npm run bench:dashboard), in bench/dashboard-results.md.
+  const dashboard = new URL('./dashboard-results.md', import.meta.url);
+  if (existsSync(dashboard)) L.push(readFileSync(dashboard, 'utf8').trim(), '');
   if (r.errors.length > 0) {
     L.push('## Failed runs', '');
     for (const e of r.errors) L.push(`- ${e.system}/${e.variant} ${e.workload} ${e.case} run ${e.run}: ${e.message.split('\n')[0]}`);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -54,5 +55,26 @@ test('spool serve refuses a non-loopback host without SPOOL_TOKEN and a bad port
     assert.match(bad.err(), /must be a port number from 0 to 65535, got 99999/);
   } finally {
     cleanup();
+  }
+});
+
+test('spool serve --demo (npm start) runs deep scans with progress on a throwaway SQLite file, removed on exit', async () => {
+  const run = spool(['serve', '--demo', '--port', '0'], { SPOOL_DATABASE_URL: '' });
+  try {
+    await waitFor(() => /spool serving sqlite:.*spool-demo-.*demo\.db at http:\/\/127\.0\.0\.1:\d+\/ with demo deep scans/.test(run.out()), `the serving line (stderr: ${run.err()})`, 30_000);
+    const file = /spool serving sqlite:(\S+) at/.exec(run.out())![1]!;
+    const base = /at (http:\/\/127\.0\.0\.1:\d+)\//.exec(run.out())![1]!;
+    let sawProgress = false;
+    await waitFor(async () => {
+      const { jobs } = (await (await fetch(`${base}/api/jobs?name=deep-scan&status=running`)).json()) as { jobs: { progress: { expert?: number; of?: number } | null }[] };
+      sawProgress ||= jobs.some((j) => j.progress?.of === 11 && (j.progress.expert ?? 0) >= 1);
+      const stats = (await (await fetch(`${base}/api/stats`)).json()) as { byName: Record<string, { completed: number }> };
+      return sawProgress && (stats.byName['deep-scan']?.completed ?? 0) >= 1 && (stats.byName['send-report']?.completed ?? 0) >= 1;
+    }, 'a scan reporting progress of the eleven experts, then scans and reports completed', 30_000);
+    run.child.kill('SIGTERM');
+    assert.equal(await run.exited, 0, run.err());
+    assert.equal(existsSync(file), false, 'the throwaway database is removed');
+  } finally {
+    run.child.kill('SIGKILL');
   }
 });

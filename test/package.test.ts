@@ -66,13 +66,16 @@ after(async () => {
 
 test('the tarball holds built JavaScript with types and the bin, and no sources, tests, benchmarks or maps', () => {
   const paths = packed.files.map((f) => f.path);
-  for (const needed of ['package.json', 'README.md', 'LICENSE', 'bin/spool.js', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js']) {
+  for (const needed of ['package.json', 'README.md', 'LICENSE', 'bin/spool.js', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/dashboard/index.html']) {
     assert.ok(paths.includes(needed), `${needed} is in the package`);
   }
+  // The dashboard is built by prepack (never copied by hand): its page, one script and one stylesheet.
+  assert.ok(paths.some((p) => /^dist\/dashboard\/assets\/index-[\w-]+\.js$/.test(p)), 'the dashboard script is in the package');
+  assert.ok(paths.some((p) => /^dist\/dashboard\/assets\/index-[\w-]+\.css$/.test(p)), 'the dashboard stylesheet is in the package');
   const unwanted = paths.filter((p) => /^(src|test|bench|examples|docs|\.ci)\//.test(p) || p.endsWith('.map') || p.endsWith('.ts') && !p.endsWith('.d.ts'));
   assert.deepEqual(unwanted, []);
   // Every .js has its .d.ts: TypeScript users get types for whatever they can import.
-  const missingTypes = paths.filter((p) => p.startsWith('dist/') && p.endsWith('.js') && !paths.includes(p.replace(/\.js$/, '.d.ts')));
+  const missingTypes = paths.filter((p) => p.startsWith('dist/') && !p.startsWith('dist/dashboard/') && p.endsWith('.js') && !paths.includes(p.replace(/\.js$/, '.d.ts')));
   assert.deepEqual(missingTypes, []);
 });
 
@@ -170,6 +173,27 @@ test('every entry of package.json "exports" imports in the installed package', a
     });
     assert.ok(Number(stdout) > 0, `${specifier} exports something`);
   }
+});
+
+test('the installed package serves its built dashboard at /', async () => {
+  const script = `
+    import { openQueue } from 'spool';
+    import { createSpoolServer } from 'spool/server';
+    const queue = await openQueue({ url: 'sqlite::memory:' });
+    const spool = createSpoolServer(queue);
+    const get = (path) => spool.fetch(new Request('http://localhost' + path, { headers: { host: 'localhost' } }));
+    const page = await (await get('/')).text();
+    const asset = /src="\\.\\/(assets\\/index-[\\w-]+\\.js)"/.exec(page)?.[1];
+    const js = asset ? await get('/' + asset) : undefined;
+    console.log(JSON.stringify({ config: page.includes('id="spool-config"'), asset, status: js?.status, type: js?.headers.get('content-type') }));
+    await spool.close();
+    await queue.close();`;
+  const { stdout } = await execOk(process.execPath, ['--input-type=module', '-e', script], { cwd: project });
+  const served = JSON.parse(stdout) as { config: boolean; asset?: string; status?: number; type?: string };
+  assert.equal(served.config, true, stdout);
+  assert.ok(served.asset, `the page links its script: ${stdout}`);
+  assert.equal(served.status, 200);
+  assert.match(served.type!, /text\/javascript/);
 });
 
 test('spool worker runs .js handlers from the installed package, and .ts ones once the project has tsx', async () => {

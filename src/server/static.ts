@@ -97,7 +97,9 @@ export class Dashboard {
     const base = `${features.basePath}/`;
     const config = jsonForHtml({ basePath: features.basePath, auth: features.auth, readOnly: features.readOnly, store: features.store, version: features.version });
     const head = `<base href="${escapeHtml(base)}"><script id="spool-config" type="application/json">${config}</script>`;
-    if (this.index) return this.index.includes('</head>') ? this.index.replace('</head>', `${head}</head>`) : head + this.index;
+    // First thing in <head>: a <base> applies only to URLs after it, and the built page's script and stylesheet
+    // links follow, so their relative URLs resolve under the base path from any SPA route (/jobs/x/…).
+    if (this.index) return /<head[^>]*>/i.test(this.index) ? this.index.replace(/<head[^>]*>/i, (open) => `${open}${head}`) : head + this.index;
     const links = [
       ['api/features', 'what this server has'],
       ['api/jobs', 'jobs, newest first (?status=&name=&limit=&cursor=)'],

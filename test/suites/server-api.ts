@@ -308,6 +308,8 @@ export function serverApi(kind: string, factory: ServerQueueFactory): void {
           const index = await call('GET', '/jobs/');
           assert.match(index.text, /<base href="\/jobs\/"><script id="spool-config" type="application\/json">\{"basePath":"\/jobs","auth":false,"readOnly":true/);
           assert.match(index.text, /<title>D<\/title>/);
+          // The <base> comes before the page's own asset links, so their relative URLs resolve under /jobs/ from any route.
+          assert.ok(index.text.indexOf('<base href') < index.text.indexOf('./assets/app-'), 'base before assets');
           const asset = await call('GET', '/jobs/assets/app-Ab12Cd34.js');
           assert.equal(asset.text, 'console.log(1)');
           assert.match(asset.headers.get('content-type')!, /text\/javascript/);

@@ -1,4 +1,7 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
 import type { Worker } from '../../index.ts';
 import { createSpoolServer } from '../../server/index.ts';
 import { wholeNumber } from '../arguments.ts';
@@ -6,6 +9,7 @@ import type { CommandContext } from '../command-context.ts';
 import { displayUrl } from '../config.ts';
 import { type DbFlags, withDbOptions, withExamples } from '../db-options.ts';
 import { loadHandlers } from '../handlers-file.ts';
+import { startDemo } from '../demo.ts';
 import { untilInterrupted } from '../interrupt.ts';
 import { withQueue } from '../runner.ts';
 
@@ -41,41 +45,54 @@ export function serveCommand(ctx: CommandContext): Command {
       .option('--base-path <path>', 'the path the browser sees the server under, behind a proxy (e.g. /jobs)')
       .option('--read-only', 'refuse every write (403)')
       .option('--allowed-host <host>', 'a Host header to answer besides loopback and --host (repeatable)', (v: string, all: string[]) => [...all, v], [])
-      // The dashboard's demo (issue #11) plugs in here: seed a throwaway queue and run demo handlers before listening.
-      .addOption(new Option('--demo', 'fill a throwaway queue with demo jobs (comes with the dashboard)').hideHelp()),
+      .option('--demo', 'run demo deep scans with built-in handlers (a throwaway SQLite file unless --db or SPOOL_DATABASE_URL is given)'),
   );
   return withExamples(command, [
     'spool serve',
     'spool serve --handlers ./jobs.ts --concurrency 10',
+    'spool serve --demo',
     'SPOOL_TOKEN=$(openssl rand -hex 32) spool serve --host 0.0.0.0 --db postgres://app@db/app',
-  ]).action(async (flags: ServeFlags) => {
-    if (flags.demo) throw new Error('--demo is not available in this version yet');
-    const handlers = flags.handlers ? await loadHandlers(flags.handlers, process.cwd()) : undefined;
-    await withQueue(ctx, flags, async (queue, config) => {
-      const spool = createSpoolServer(queue, {
-        ...(ctx.env.SPOOL_TOKEN ? { token: ctx.env.SPOOL_TOKEN } : {}),
-        ...(flags.basePath !== undefined ? { basePath: flags.basePath } : {}),
-        ...(flags.readOnly ? { readOnly: true } : {}),
-        ...(flags.allowedHost.length > 0 ? { allowedHosts: flags.allowedHost } : {}),
-      });
-      let worker: Worker | undefined;
-      const interrupted = untilInterrupted();
-      try {
-        const listening = await spool.listen({ host: flags.host, port: flags.port });
-        if (handlers) {
-          worker = queue.worker(handlers, { concurrency: flags.concurrency });
-          await worker.start();
-        }
-        ctx.out(
-          `spool serving ${displayUrl(config.url)} at ${listening.url}/${handlers ? ` with workers for ${Object.keys(handlers).join(', ')}` : ''}; Ctrl-C stops it\n`,
-        );
-        const signal = await interrupted.signal;
-        ctx.out(`spool: ${signal}: stopping\n`);
-      } finally {
-        interrupted.stop();
-        await spool.close();
-        await worker?.stop();
-      }
+  ]).action(async (given: ServeFlags) => {
+    if (given.demo && given.handlers) throw new InvalidArgumentError('--demo runs its own handlers: leave out --handlers');
+    // The demo's jobs go to a throwaway file, not the spool.db of the directory it was started in.
+    const demoDir = given.demo && !given.db && !ctx.env.SPOOL_DATABASE_URL ? mkdtempSync(join(tmpdir(), 'spool-demo-')) : undefined;
+    const flags: ServeFlags = demoDir ? { ...given, db: `sqlite:${join(demoDir, 'demo.db')}` } : given;
+    try {
+      await serve(ctx, flags);
+    } finally {
+      if (demoDir) rmSync(demoDir, { recursive: true, force: true });
+    }
+  });
+}
+
+async function serve(ctx: CommandContext, flags: ServeFlags): Promise<void> {
+  const handlers = flags.handlers ? await loadHandlers(flags.handlers, process.cwd()) : undefined;
+  await withQueue(ctx, flags, async (queue, config) => {
+    const spool = createSpoolServer(queue, {
+      ...(ctx.env.SPOOL_TOKEN ? { token: ctx.env.SPOOL_TOKEN } : {}),
+      ...(flags.basePath !== undefined ? { basePath: flags.basePath } : {}),
+      ...(flags.readOnly ? { readOnly: true } : {}),
+      ...(flags.allowedHost.length > 0 ? { allowedHosts: flags.allowedHost } : {}),
     });
+    let worker: Worker | undefined;
+    let demo: Awaited<ReturnType<typeof startDemo>> | undefined;
+    const interrupted = untilInterrupted();
+    try {
+      const listening = await spool.listen({ host: flags.host, port: flags.port });
+      if (handlers) {
+        worker = queue.worker(handlers, { concurrency: flags.concurrency });
+        await worker.start();
+      }
+      if (flags.demo) demo = await startDemo(queue);
+      const running = handlers ? ` with workers for ${Object.keys(handlers).join(', ')}` : demo ? ' with demo deep scans' : '';
+      ctx.out(`spool serving ${displayUrl(config.url)} at ${listening.url}/${running}; Ctrl-C stops it\n`);
+      const signal = await interrupted.signal;
+      ctx.out(`spool: ${signal}: stopping\n`);
+    } finally {
+      interrupted.stop();
+      await spool.close();
+      await worker?.stop();
+      await demo?.stop();
+    }
   });
 }
