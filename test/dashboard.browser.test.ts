@@ -17,7 +17,8 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { addDemoScan } from '../src/cli/demo.ts';
-import { openQueue, type Queue } from '../src/index.ts';
+import { defineJob, openQueue, type Queue } from '../src/index.ts';
+import { z } from 'zod';
 import { createSpoolServer, type SpoolServer } from '../src/server/index.ts';
 import { type Fixture, spawnFixture } from './support/children.ts';
 import { execOk } from './support/exec.ts';
@@ -255,6 +256,27 @@ test('the enqueue form refuses bad JSON before sending, then adds the job and op
   const id = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
   const job = await queue.getJob(id);
   assert.deepEqual([job?.name, job?.data, job?.priority], ['enqueued-probe', { repo: 'acme/api' }, 5]);
+  await page.close();
+});
+
+test("the enqueue form follows a typed job's schema: it fills a skeleton, names what is missing or mistyped, then adds", async () => {
+  const typed = defineJob('typed-probe', z.object({ repo: z.string(), depth: z.number().int().default(1) }), async () => null);
+  await queue.add(typed, { repo: 'seen/by-the-queue' }); // the queue learns of a typed job when it adds or runs one
+  const page = await open('/enqueue');
+  await page.getByLabel('Name').fill('typed-probe');
+  await page.getByText("Typed job: its data follows this schema").waitFor();
+  await page.getByRole('button', { name: 'Fill from schema' }).click();
+  assert.deepEqual(JSON.parse(await page.getByLabel('Data (JSON)').inputValue()), { repo: '', depth: 1 });
+  await page.getByLabel('Data (JSON)').fill('{"depth": 2}');
+  await page.getByText('needs "repo"').waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Add job' }).isDisabled(), true);
+  await page.getByLabel('Data (JSON)').fill('{"repo": "a/b", "depth": "deep"}');
+  await page.getByText('"depth" must be integer, got string').waitFor();
+  await page.getByLabel('Data (JSON)').fill('{"repo": "a/b", "depth": 3}');
+  await page.getByRole('button', { name: 'Add job' }).click();
+  await page.waitForURL(/\/jobs\/\d+$/);
+  const id = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
+  assert.deepEqual((await queue.getJob(id))?.data, { repo: 'a/b', depth: 3 });
   await page.close();
 });
 

@@ -1,7 +1,13 @@
 import { useState } from 'preact/hooks';
 import { api, type NameInfo } from '../api.ts';
 import { navigate } from '../route.ts';
+import { type JsonSchema, schemaProblem, skeleton } from '../schema-check.ts';
 import { useResource } from '../use-resource.ts';
+
+interface JobType {
+  name: string;
+  jsonSchema: JsonSchema | null;
+}
 
 /** What is wrong with the data text, or null when it is JSON. */
 function dataProblem(text: string): string | null {
@@ -14,6 +20,12 @@ function dataProblem(text: string): string | null {
   }
 }
 
+/** What the typed job's schema says of the data (the text is valid JSON here), or null. */
+function typedProblem(schema: JsonSchema, text: string): string | null {
+  const problem = schemaProblem(schema, JSON.parse(text) as unknown);
+  return problem ? `not what the job's schema asks: ${problem}` : null;
+}
+
 /** Adds a job: name, JSON data checked as you type (the server checks again), and the common options. */
 export function Enqueue() {
   const names = useResource(() => api<{ names: NameInfo[] }>('api/names'), []);
@@ -23,7 +35,9 @@ export function Enqueue() {
   const [delay, setDelay] = useState('');
   const [maxAttempts, setMaxAttempts] = useState('');
   const [error, setError] = useState('');
-  const problem = dataProblem(data);
+  const jobTypes = useResource(() => api<{ jobTypes: JobType[] }>('api/job-types').catch(() => ({ jobTypes: [] })), []);
+  const schema = jobTypes.data?.jobTypes.find((t) => t.name === name.trim())?.jsonSchema ?? null;
+  const problem = dataProblem(data) ?? (schema && data.trim() ? typedProblem(schema, data) : null);
 
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -61,6 +75,17 @@ export function Enqueue() {
           Data (JSON)
           <textarea name="data" class="mono" rows={8} value={data} aria-invalid={problem !== null} aria-describedby="enqueue-data-error" onInput={(e) => setData(e.currentTarget.value)} />
         </label>
+        {schema && (
+          <details class="schema">
+            <summary>
+              Typed job: its data follows this schema{' '}
+              <button type="button" onClick={() => setData(JSON.stringify(skeleton(schema), null, 2))}>
+                Fill from schema
+              </button>
+            </summary>
+            <pre class="mono">{JSON.stringify(schema, null, 2)}</pre>
+          </details>
+        )}
         {problem && (
           <p id="enqueue-data-error" class="error field-error">
             Data is {problem}
