@@ -12,6 +12,7 @@ import { IGNORED_ABORT_MS, JobRunner } from './job-runner.ts';
 import type { LocalAdds } from './local-adds.ts';
 import type { LocalSignals } from './local-signals.ts';
 import { OutcomeBatcher } from './outcome-batcher.ts';
+import { NameSplit } from './name-split.ts';
 import { Ticker } from './ticker.ts';
 import { Waker } from './waker.ts';
 import { type Handlers, resolveWorkerConfig, type WorkerConfig, type WorkerOptions } from './worker-options.ts';
@@ -49,6 +50,7 @@ export class Worker {
   private readonly runner: JobRunner;
   private readonly loop: ClaimLoop;
   private readonly ticker: Ticker;
+  private readonly split: NameSplit;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private loopDone: Promise<void> = Promise.resolve();
   private stopping: Promise<void> | undefined;
@@ -70,7 +72,10 @@ export class Worker {
     this.runner = new JobRunner(this.held, {
       config: this.config, clock, logger, events, stats: this.counters, maxPayloadBytes: deps.maxPayloadBytes, batcher: this.batcher, isRunning, nudge,
     });
-    this.loop = new ClaimLoop(store, this.held, this.batcher, this.runner, this.waker, { config: this.config, clock, logger, stats: this.counters, health, isRunning });
+    this.split = new NameSplit(store, this.config.names, this.config.settings.pollMs, clock, logger, () => this.loop.lookForWork());
+    this.loop = new ClaimLoop(store, this.held, this.batcher, this.runner, this.waker, {
+      config: this.config, clock, logger, stats: this.counters, health, isRunning, split: this.split,
+    });
     this.ticker = new Ticker(store, this.held, {
       workerId: this.id, leaseMs: this.config.settings.leaseMs, clock, logger, stats: this.counters, health, onCancel: this.onCancel, onLost: this.onDelete,
     });
@@ -80,7 +85,10 @@ export class Worker {
   async start(): Promise<void> {
     if (this.state !== 'new') throw new ValidationError([`worker ${this.id} was already started; create a new one with queue.worker()`]);
     this.state = 'running';
+    // Which names are paused or limited, before the first claim (one statement).
+    await this.split.refresh();
     this.deps.signals.on('runnable', this.onRunnable);
+    this.deps.signals.on('controls', this.onControls);
     this.deps.signals.on('cancel', this.onCancel);
     this.deps.signals.on('delete', this.onDelete);
     // Only additions and retries are reasons to claim; the rest of the feed (started, completed… of every
@@ -112,6 +120,8 @@ export class Worker {
    */
   reserveHandoff(name: string): { workerId: string; leaseUntil: number } | null {
     if (this.state !== 'running' || !this.loop.idle || !this.config.names.includes(name)) return null;
+    // A paused or limited name's jobs start only through the limit-aware claim.
+    if (this.split.isLimited(name)) return null;
     if (this.held.size >= this.config.settings.concurrency) return null;
     this.held.reserved++;
     return { workerId: this.id, leaseUntil: this.deps.clock.now() + this.config.settings.leaseMs };
@@ -160,6 +170,8 @@ export class Worker {
     this.deps.signals.off('runnable', this.onRunnable);
     this.deps.signals.off('cancel', this.onCancel);
     this.deps.signals.off('delete', this.onDelete);
+    this.deps.signals.off('controls', this.onControls);
+    this.split.stop();
     this.unwatch?.();
     this.state = 'stopped';
     this.deps.onStopped(this);
@@ -187,7 +199,10 @@ export class Worker {
   /** Another process added or retried jobs (or, on SQLite, committed anything): look for work now. */
   private readonly onFeed = (events: FeedEvent[]): void => {
     for (const event of events) {
-      if (event.type === 'external') this.onRunnable(this.deps.clock.now());
+      if (event.type === 'external') {
+        this.split.changedElsewhere();
+        this.onRunnable(this.deps.clock.now());
+      }
       else if ((event.type === 'added' || event.type === 'retrying') && event.names.some((n) => this.config.names.includes(n))) {
         const runAt = event.runAt ?? this.deps.clock.now();
         // This process's own adds were announced locally (or handed over): their echo is no news.
@@ -196,6 +211,11 @@ export class Worker {
         else this.onRunnable(runAt);
       }
     }
+  };
+
+  /** This process paused, resumed or limited a name: re-read the control rows now. */
+  private readonly onControls = (): void => {
+    if (this.state === 'running') void this.split.refresh();
   };
 
   private readonly onCancel = (id: string): void => {

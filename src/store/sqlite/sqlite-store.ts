@@ -17,6 +17,8 @@ import { chunkSql, countSql, pageSql } from './filter-statements.ts';
 import { Journal } from './journal.ts';
 import { JournalFeed } from './journal-feed.ts';
 import { type ClaimedRow, claimedRowToJob, type JobRow, rowToJob } from './rows.ts';
+import type { NameControl } from '../../limits/limits.ts';
+import { claimLimited, type ControlRow, controlFromRow, controlParams, type LimitStatements, prepareLimitStatements } from './limited-claim.ts';
 import { migrate } from './schema.ts';
 import * as SQL from './statements.ts';
 import { CLAIMED_COLUMNS } from './statements.ts';
@@ -62,6 +64,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly counter = new StatementCounter();
   private readonly stmt: ReturnType<typeof prepareAll>;
+  private readonly limitStmt: LimitStatements;
   private readonly feed: DataVersionFeed;
   private readonly jobFeed: JournalFeed;
   private readonly tx: <T>(work: () => T) => T;
@@ -92,6 +95,7 @@ export class SqliteStore implements Store {
     this.path = options.path;
     this.diskFull = new DiskFullRecovery(this.db, options.path);
     this.stmt = prepareAll(this.db);
+    this.limitStmt = prepareLimitStatements(this.db);
     this.feed = new DataVersionFeed(this.db);
     this.jobFeed = new JournalFeed(
       this.db,
@@ -173,20 +177,45 @@ export class SqliteStore implements Store {
   async claim(p: ClaimParams): Promise<ClaimResult> {
     const finishing = p.finish !== undefined && p.finish.length > 0;
     if (p.limit <= 0 && !finishing) return { jobs: [], finished: [], cancelled: [] };
-    const { jobs, finished, cancelled } = this.write('claim', 'claim jobs', p.now, (journal) => {
+    const { jobs, finished, cancelled, retryAt } = this.write('claim', 'claim jobs', p.now, (journal) => {
       const done = p.finish ? this.runFinish(p.workerId, p.now, p.finish, journal) : { finished: [], cancelled: [], statements: 0 };
-      if (p.limit <= 0) return { value: { jobs: [] as Job[], finished: done.finished, cancelled: done.cancelled }, statements: done.statements };
+      if (p.limit <= 0) return { value: { jobs: [] as Job[], finished: done.finished, cancelled: done.cancelled, retryAt: undefined as number | undefined }, statements: done.statements };
       const claim = { workerId: p.workerId, now: p.now, leaseUntil: p.now + p.leaseMs };
-      const rows = this.stmt.claim.all({ ...claim, names: JSON.stringify(p.names), limit: p.limit }) as ClaimedRow[];
+      let rows: ClaimedRow[] = [];
+      let statements = done.statements;
+      let retryAt: number | undefined;
+      if (p.limited !== undefined && p.limited.length > 0) {
+        const limited = claimLimited(this.limitStmt, p.limited, p.limit, claim);
+        rows = limited.rows;
+        statements += limited.statements;
+        if (limited.retryAt !== null) retryAt = limited.retryAt;
+      }
+      if (p.limited === undefined || (p.names.length > 0 && rows.length < p.limit)) {
+        rows = rows.concat(this.stmt.claim.all({ ...claim, names: JSON.stringify(p.names), limit: p.limit - rows.length }) as ClaimedRow[]);
+        statements++;
+      }
       for (const row of rows) {
         const name = row[1] as string;
         journal.note('started', row[0] as number);
         journal.move(name, JOB_STATUSES[row[PREV_STATUS] as number]!, 'running');
         journal.claim(name);
       }
-      return { value: { jobs: rows.map((row) => claimedRowToJob(row, claim)), finished: done.finished, cancelled: done.cancelled }, statements: done.statements + 1 };
+      const value = { jobs: rows.map((row) => claimedRowToJob(row, claim)), finished: done.finished, cancelled: done.cancelled, retryAt };
+      return { value, statements };
     });
-    return { jobs: jobs.sort(claimOrder), finished, cancelled };
+    return { jobs: jobs.sort(claimOrder), finished, cancelled, ...(retryAt !== undefined ? { retryAt } : {}) };
+  }
+
+  async controls(): Promise<NameControl[]> {
+    const rows = this.run('controls', 1, 'read flow control', () => this.limitStmt.controls.all() as ControlRow[], false);
+    return rows.map(controlFromRow);
+  }
+
+  async setControl(p: { name: string; paused?: boolean; limits?: Omit<NameControl, 'name' | 'paused'>; now: number }): Promise<NameControl> {
+    const row = this.run('controls', 1, `write the flow control of ${p.name}`, () =>
+      this.limitStmt.upsertControl.get(controlParams(p)) as ControlRow,
+    );
+    return controlFromRow(row);
   }
 
   async setProgress(p: { updates: { id: string; json: string }[] }): Promise<string[]> {
@@ -568,6 +597,7 @@ function toInsertable(job: NewJob) {
     claimedBy: job.claimedBy?.workerId ?? null,
     leaseUntil: job.claimedBy?.leaseUntil ?? null,
     traceContext: job.traceContext ?? null,
+    concurrencyKey: job.concurrencyKey ?? null,
   };
 }
 
