@@ -416,15 +416,13 @@ export class Queue {
    */
   async pause(name: string): Promise<void> {
     this.assertOpen();
-    await setPaused(this.store, name, true, this.settings.clock.now());
-    this.signals.emit('controls');
+    this.signals.emit('controls', await setPaused(this.store, name, true, this.settings.clock.now()));
   }
 
   /** Lets workers claim jobs of a paused name again (see pause()). One statement. */
   async resume(name: string): Promise<void> {
     this.assertOpen();
-    await setPaused(this.store, name, false, this.settings.clock.now());
-    this.signals.emit('controls');
+    this.signals.emit('controls', await setPaused(this.store, name, false, this.settings.clock.now()));
   }
 
   /**
@@ -436,8 +434,7 @@ export class Queue {
    */
   async setLimits(name: string, limits: NameLimits): Promise<void> {
     this.assertOpen();
-    await setLimits(this.store, name, limits, this.settings.clock.now());
-    this.signals.emit('controls');
+    this.signals.emit('controls', await setLimits(this.store, name, limits, this.settings.clock.now()));
   }
 
   /**

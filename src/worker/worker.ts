@@ -3,6 +3,7 @@ import { ValidationError } from '../errors.ts';
 import { FaultReporter } from '../fault-reporter.ts';
 import type { QueueEvents } from '../events.ts';
 import type { Job } from '../job.ts';
+import type { NameControl } from '../limits/limits.ts';
 import type { Logger } from '../logger.ts';
 import type { FeedEvent, Store } from '../store/store.ts';
 import { AttemptAbort } from './attempt.ts';
@@ -138,7 +139,7 @@ export class Worker {
 
   /** Counters since start. */
   stats(): WorkerStats & { running: number; idle: boolean } {
-    const idle = this.state === 'running' && this.loop.idle && this.held.attempts.size + this.held.buffer.length === 0;
+    const idle = this.state === 'running' && this.loop.idle && !this.split.busy && this.held.attempts.size + this.held.buffer.length === 0;
     return { ...this.counters, running: this.held.attempts.size, idle };
   }
 
@@ -213,9 +214,9 @@ export class Worker {
     }
   };
 
-  /** This process paused, resumed or limited a name: re-read the control rows now. */
-  private readonly onControls = (): void => {
-    if (this.state === 'running') void this.split.refresh();
+  /** This process paused, resumed or limited a name: the row as written applies at once. */
+  private readonly onControls = (control: NameControl): void => {
+    if (this.state === 'running') this.split.apply(control);
   };
 
   private readonly onCancel = (id: string): void => {
