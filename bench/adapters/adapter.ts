@@ -25,7 +25,10 @@ export interface Traffic {
 /** One fresh queue of one system, in one variant (settings). */
 export interface Session {
   add(name: string, data: BenchJob['data']): Promise<void>;
-  addBulk(jobs: { name: string; data: BenchJob['data'] }[]): Promise<void>;
+  /** `concurrencyKey`: the key per-key limits count by (W3K; Spool only). */
+  addBulk(jobs: { name: string; data: BenchJob['data']; concurrencyKey?: string }[]): Promise<void>;
+  /** Sets a job name's limits (W3L, W3K); only systems that run those workloads have it. */
+  setLimits?(name: string, limits: { concurrency?: number; perKeyConcurrency?: number }): Promise<void>;
   /** Starts one worker (or the system's equivalent) for `names` at `concurrency`. */
   startWorker(names: string[], handler: BenchHandler, concurrency: number): Promise<void>;
   stopWorker(): Promise<void>;

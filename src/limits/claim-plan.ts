@@ -43,6 +43,19 @@ export interface Plan {
   retryAt: number | null;
 }
 
+/** Keys with pending jobs one claim considers per name, in key order (a loose index scan: one seek each). */
+export const MAX_KEYS = 1_000;
+
+/**
+ * Jobs read per key: no key can take more than its per-key limit (or per-key rate) allows, nor the claim more
+ * than its limit.
+ */
+export function perKeyDepth(controls: NameControl[], limit: number): number {
+  let depth = 1;
+  for (const c of controls) depth = Math.max(depth, Math.min(limit, c.perKeyConcurrency ?? c.perKeyRate?.max ?? limit));
+  return Math.max(1, Math.min(depth, limit));
+}
+
 export const keyOf = (name: string, key: string) => `${name}\u0000${key}`;
 
 /** Takes candidates in order while every limit of their name and key allows it. */

@@ -77,7 +77,7 @@ export function flowControlBehaviour(kind: string, factory: FlowFactory): void {
         await waitFor(() => rec.ended.size === 40, 'the 40 jobs', 30_000);
         assert.equal(rec.maxRunning, 2, `at most 2 at once across three workers (saw ${rec.maxRunning})`);
         assert.ok([...rec.ended.values()].every((n) => n === 1), 'each job ran once');
-        assert.ok(workers.filter((w) => w.stats().completed > 0).length >= 2, 'more than one worker took part');
+        // Which worker wins a freed slot is a race (the one that freed it usually claims first): not asserted.
       } finally {
         await teardown();
       }

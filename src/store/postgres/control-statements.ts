@@ -45,22 +45,37 @@ export function buildControlStatements(schema: string, channel: string) {
     },
 
     // $1 active names, $2 now, $3 per-key caps as [[name, cap]] JSON, $4 candidates at most, $5 names with a
-    // per-key rate. One read after the lock: rows of kind 'r' (running per name and key), 'c' (due pending
-    // jobs in round-robin order across keys, those of a key at its per-key limit left out; unkeyed ones in
-    // claim order through the runnable index) and 'k' (per-key rate states).
+    // per-key rate, $6 jobs read per key, $7 keys per name at most. One read after the lock: rows of kind 'r'
+    // (running per name and key), 'c' (due pending jobs in round-robin order across keys, those of a key at its
+    // per-key limit left out; unkeyed ones in claim order through the runnable index) and 'k' (per-key rate
+    // states). Keys come from a loose index scan of the keyed jobs' partial index (one seek per key, then at
+    // most $6 jobs each): O(keys × $6) per claim, not the whole backlog.
     read: {
       name: name('limited-read'),
       text: `
-  WITH running AS (
+  WITH RECURSIVE running AS (
     SELECT name, concurrency_key AS key, count(*) AS n FROM ${L}
      WHERE status = 'running' AND name = ANY($1::text[]) GROUP BY name, concurrency_key),
   caps AS (SELECT value ->> 0 AS name, (value ->> 1)::int AS cap FROM json_array_elements($3::json)),
+  keys AS (
+    SELECT n.name, (SELECT min(concurrency_key) FROM ${L}
+                     WHERE status = 'pending' AND concurrency_key IS NOT NULL AND name = n.name) AS key, 1 AS depth
+      FROM unnest($1::text[]) AS n(name)
+    UNION ALL
+    SELECT k.name, (SELECT min(concurrency_key) FROM ${L}
+                     WHERE status = 'pending' AND concurrency_key IS NOT NULL AND name = k.name AND concurrency_key > k.key),
+           k.depth + 1
+      FROM keys k WHERE k.key IS NOT NULL AND k.depth < $7),
   keyed AS (
-    SELECT id, name, concurrency_key AS key, priority, run_at,
-           row_number() OVER (PARTITION BY name, concurrency_key ORDER BY priority DESC, run_at, id) AS rn
-      FROM ${L}
-     WHERE status = 'pending' AND concurrency_key IS NOT NULL AND run_at <= to_timestamp($2::float8 / 1000)
-       AND name = ANY($1::text[])),
+    SELECT j.id, j.name, j.concurrency_key AS key, j.priority, j.run_at,
+           row_number() OVER (PARTITION BY j.name, j.concurrency_key ORDER BY j.priority DESC, j.run_at, j.id) AS rn
+      FROM keys k CROSS JOIN LATERAL (
+        SELECT id, name, concurrency_key, priority, run_at FROM ${L}
+         WHERE status = 'pending' AND concurrency_key IS NOT NULL AND name = k.name AND concurrency_key = k.key
+           AND run_at <= to_timestamp($2::float8 / 1000)
+         ORDER BY priority DESC, run_at, id
+         LIMIT $6) j
+     WHERE k.key IS NOT NULL),
   unkeyed AS (
     SELECT id, name, NULL::text AS key, priority, run_at FROM ${L}
      WHERE status = 'pending' AND run_at <= to_timestamp($2::float8 / 1000) AND concurrency_key IS NULL
@@ -72,7 +87,7 @@ export function buildControlStatements(schema: string, channel: string) {
       SELECT k.id, k.name, k.key, k.rn, k.priority, k.run_at FROM keyed k
         LEFT JOIN running r ON r.name = k.name AND r.key = k.key
         LEFT JOIN caps c ON c.name = k.name
-       WHERE k.rn <= $4 AND (c.cap IS NULL OR k.rn + coalesce(r.n, 0) <= c.cap)
+       WHERE c.cap IS NULL OR k.rn + coalesce(r.n, 0) <= c.cap
       UNION ALL
       SELECT id, name, key, row_number() OVER (ORDER BY priority DESC, run_at, id), priority, run_at FROM unkeyed) u
      ORDER BY rn, priority DESC, run_at, id

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { type Candidate, controlState, keyOf, planClaim } from '../../limits/claim-plan.ts';
+import { type Candidate, controlState, keyOf, MAX_KEYS, perKeyDepth, planClaim } from '../../limits/claim-plan.ts';
 import type { NameControl } from '../../limits/limits.ts';
 import { parseWindow } from '../../limits/rate-window.ts';
 import * as SQL from './control-statements.ts';
@@ -97,7 +97,7 @@ export function claimLimited(
   }
   // Enough candidates for every slot even when per-key rates turn some away.
   const cap = Math.max(limit * 4, 100);
-  const candidates = (s.candidates.all({ names: activeJson, caps, now: claim.now, cap }) as { id: number; name: string; key: string | null }[]).map(
+  const candidates = (s.candidates.all({ names: activeJson, caps, now: claim.now, cap, perKey: perKeyDepth(controls, limit), maxKeys: MAX_KEYS }) as { id: number; name: string; key: string | null }[]).map(
     (c): Candidate => ({ id: String(c.id), name: c.name, key: c.key }),
   );
   statements += 2;
