@@ -157,7 +157,8 @@ export function flowControlBehaviour(kind: string, factory: FlowFactory): void {
         await other!.resume('report');
         await waitFor(() => rec.ended.size === 60, 'every job after the resume', 30_000);
         assert.ok([...rec.ended.values()].every((n) => n === 1), 'each job ran once');
-        assert.equal((await q!.counts({ name: 'report' })).completed, ids.length, 'nothing lost');
+        // Outcomes are written in batches after the handlers return: wait for the store to show them.
+        await waitFor(async () => (await q!.counts({ name: 'report' })).completed === ids.length, 'every job completed in the store (nothing lost)');
       } finally {
         await teardown();
       }
