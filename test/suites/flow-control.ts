@@ -207,6 +207,36 @@ export function flowControlBehaviour(kind: string, factory: FlowFactory): void {
       }
     });
 
+    test('racing limit-aware claims from four connections never overshoot a global, per-key or rate limit', async () => {
+      const { queues, teardown } = await setup(4);
+      try {
+        const [q] = queues;
+        await q!.setLimits('g', { concurrency: 5 });
+        await q!.setLimits('k', { perKeyConcurrency: 1 });
+        await q!.setLimits('r', { rate: { max: 7, intervalMs: 60_000 } });
+        await q!.addBulk([
+          ...Array.from({ length: 100 }, () => ({ name: 'g' })),
+          ...Array.from({ length: 100 }, (_, i) => ({ name: 'k', options: { concurrencyKey: `key-${i % 3}` } })),
+          ...Array.from({ length: 100 }, () => ({ name: 'r' })),
+        ]);
+        const now = Date.now();
+        // 4 stores × 5 claims of up to 10 jobs each, all sent at once: each would take 10 without the limits.
+        const claims = queues.flatMap((qq, i) =>
+          Array.from({ length: 5 }, (_, j) => qq.store.claim({ names: [], limited: ['g', 'k', 'r'], limit: 10, workerId: `w${i}.${j}`, leaseMs: 60_000, now })),
+        );
+        const jobs = (await Promise.all(claims)).flatMap((c) => c.jobs);
+        const byName = (n: string) => jobs.filter((j) => j.name === n);
+        assert.equal(byName('g').length, 5, 'global limit 5');
+        assert.equal(byName('r').length, 7, 'rate limit 7 per minute');
+        assert.equal(byName('k').length, 3, 'one per key, 3 keys');
+        assert.equal(new Set(jobs.map((j) => j.id)).size, jobs.length, 'no job claimed twice');
+        const running = await q!.counts();
+        assert.equal(running.running, 15, 'the store shows exactly what the claims returned');
+      } finally {
+        await teardown();
+      }
+    });
+
     test('bad limits, names and keys are typed errors that say what to fix, and write nothing', async () => {
       const { queues, teardown } = await setup(1);
       try {
