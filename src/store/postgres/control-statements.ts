@@ -12,6 +12,15 @@ export function buildControlStatements(schema: string, channel: string) {
   const S = quoteIdent(schema);
   const L = `${S}.jobs_live`;
   const name = (key: string) => `spool:${schema}:${key}`;
+  // The first key of \`job\` after \`after\` among pending keyed jobs, or NULL: one seek of jobs_live_keyed.
+  // Written as a row comparison, which only an index on (name, concurrency_key) can take as its condition:
+  // with \`name = … AND concurrency_key > …\` a planner without statistics (a fresh table) took the pending
+  // jobs' (name, id) index and read every pending job of the name per key: 1.1 s per claim over 20,000.
+  const nextKey = (job: string, after: string) => `(
+      SELECT CASE WHEN x.name = ${job} THEN x.concurrency_key END FROM (
+        SELECT name, concurrency_key FROM ${L}
+         WHERE status = 'pending' AND concurrency_key IS NOT NULL AND (name, concurrency_key) > (${job}, ${after})
+         ORDER BY name, concurrency_key LIMIT 1) x)`;
   return {
     controls: { name: name('controls'), text: `SELECT ${CONTROL_COLUMNS} FROM ${S}.controls ORDER BY name` },
 
@@ -58,24 +67,24 @@ export function buildControlStatements(schema: string, channel: string) {
      WHERE status = 'running' AND name = ANY($1::text[]) GROUP BY name, concurrency_key),
   caps AS (SELECT value ->> 0 AS name, (value ->> 1)::int AS cap FROM json_array_elements($3::json)),
   keys AS (
-    SELECT n.name, (SELECT min(concurrency_key) FROM ${L}
-                     WHERE status = 'pending' AND concurrency_key IS NOT NULL AND name = n.name) AS key, 1 AS depth
+    SELECT n.name, ${nextKey('n.name', "''")} AS key, 1 AS depth
       FROM unnest($1::text[]) AS n(name)
     UNION ALL
-    SELECT k.name, (SELECT min(concurrency_key) FROM ${L}
-                     WHERE status = 'pending' AND concurrency_key IS NOT NULL AND name = k.name AND concurrency_key > k.key),
+    SELECT k.name, ${nextKey('k.name', 'k.key')},
            k.depth + 1
       FROM keys k WHERE k.key IS NOT NULL AND k.depth < $7),
   keyed AS (
     SELECT j.id, j.name, j.concurrency_key AS key, j.priority, j.run_at,
            row_number() OVER (PARTITION BY j.name, j.concurrency_key ORDER BY j.priority DESC, j.run_at, j.id) AS rn
       FROM keys k CROSS JOIN LATERAL (
+        -- The key's first $6 due jobs in jobs_live_keyed's order; rows of the next keys are dropped below
+        -- (a row comparison again, so no other index looks cheaper to a planner without statistics).
         SELECT id, name, concurrency_key, priority, run_at FROM ${L}
-         WHERE status = 'pending' AND concurrency_key IS NOT NULL AND name = k.name AND concurrency_key = k.key
+         WHERE status = 'pending' AND concurrency_key IS NOT NULL AND (name, concurrency_key) >= (k.name, k.key)
            AND run_at <= to_timestamp($2::float8 / 1000)
-         ORDER BY priority DESC, run_at, id
+         ORDER BY name, concurrency_key, priority DESC, run_at, id
          LIMIT $6) j
-     WHERE k.key IS NOT NULL),
+     WHERE k.key IS NOT NULL AND j.name = k.name AND j.concurrency_key = k.key),
   unkeyed AS (
     SELECT id, name, NULL::text AS key, priority, run_at FROM ${L}
      WHERE status = 'pending' AND run_at <= to_timestamp($2::float8 / 1000) AND concurrency_key IS NULL
