@@ -65,7 +65,7 @@ export function flowControlBehaviour(kind: string, factory: FlowFactory): void {
   }
 
   describe(`flow control (${kind})`, () => {
-    test('three workers of concurrency 10 under a global limit of 2 never run more than 2 at once', async () => {
+    test('three workers of concurrency 10 under a global limit of 2 never run more than 2 at once', async (t) => {
       const { queues, teardown } = await setup(3);
       try {
         const [q] = queues;
@@ -75,6 +75,7 @@ export function flowControlBehaviour(kind: string, factory: FlowFactory): void {
         const workers = queues.map((qq) => qq.worker({ 'deep-scan': rec.handler(10) }, { ...FAST, concurrency: 10 }));
         await Promise.all(workers.map((w) => w.start()));
         await waitFor(() => rec.ended.size === 40, 'the 40 jobs', 30_000);
+        t.diagnostic(`40 jobs of 10 ms, 3 workers × concurrency 10, limit 2: at most ${rec.maxRunning} ran at once; completed per worker ${workers.map((w) => w.stats().completed).join('/')}`);
         assert.equal(rec.maxRunning, 2, `at most 2 at once across three workers (saw ${rec.maxRunning})`);
         assert.ok([...rec.ended.values()].every((n) => n === 1), 'each job ran once');
         // Which worker wins a freed slot is a race (the one that freed it usually claims first): not asserted.
@@ -83,7 +84,7 @@ export function flowControlBehaviour(kind: string, factory: FlowFactory): void {
       }
     });
 
-    test('a per-key limit of 1 over 50 keys holds, and every key makes progress while one key has a backlog of 1,000', async () => {
+    test('a per-key limit of 1 over 50 keys holds, and every key makes progress while one key has a backlog of 1,000', async (t) => {
       const { queues, teardown } = await setup(3);
       try {
         const [q] = queues;
@@ -99,6 +100,7 @@ export function flowControlBehaviour(kind: string, factory: FlowFactory): void {
         await waitFor(othersDone, 'every other key to run its 3 jobs', 30_000);
         const busyStarted = rec.starts.filter((s) => s.key === 'busy').length;
         await Promise.all(workers.map((w) => w.stop()));
+        t.diagnostic(`busy key: 1,000 jobs added first; 49 keys × 3 jobs of 5 ms; 3 workers × 10: all 147 ran while the busy key had started ${busyStarted}; at most ${rec.maxPerKey} per key at once, ${rec.maxRunning} in all`);
         assert.equal(rec.maxPerKey, 1, `at most one job per key at once (saw ${rec.maxPerKey})`);
         assert.ok(busyStarted < 1_000 - 500, `the 49 other keys finished while the busy key still had a backlog (${busyStarted} of 1,000 started)`);
         assert.ok(busyStarted >= 1, 'the busy key made progress too');
@@ -107,7 +109,7 @@ export function flowControlBehaviour(kind: string, factory: FlowFactory): void {
       }
     });
 
-    test('a rate limit of 10 per second holds in every 1-second window, with no overshoot', async () => {
+    test('a rate limit of 10 per second holds in every 1-second window, with no overshoot', async (t) => {
       const { queues, teardown } = await setup(2);
       try {
         const [q] = queues;
@@ -122,6 +124,7 @@ export function flowControlBehaviour(kind: string, factory: FlowFactory): void {
         const claimMost = mostInWindow(jobs.map((j) => j.startedAt!.getTime()), 1_000);
         const span = Math.max(...rec.starts.map((s) => s.at)) - Math.min(...rec.starts.map((s) => s.at));
         assert.equal(jobs.length, ids.length);
+        t.diagnostic(`30 jobs at 10/s, 2 workers × 10: most claimed in any 1 s window ${claimMost}, most handlers started ${handlerMost}; first to last start ${span} ms`);
         assert.ok(claimMost <= 10, `at most 10 claimed in any 1 s window (saw ${claimMost})`);
         assert.ok(handlerMost <= 10, `at most 10 handlers started in any 1 s window (saw ${handlerMost})`);
         assert.ok(span >= 2_000, `30 jobs at 10/s span at least 2 s (took ${span} ms)`);
