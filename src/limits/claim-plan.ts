@@ -1,5 +1,5 @@
 import type { NameControl } from './limits.ts';
-import { allowance, nextAllowed, parseWindow, record, type WindowState } from './rate-window.ts';
+import { allowance, nextAllowed, parseWindow, record, serializeWindow, type WindowState } from './rate-window.ts';
 
 /**
  * The policy of a limit-aware claim, free of SQL: given what the store read inside its claim transaction
@@ -35,10 +35,10 @@ export interface PlanInput {
 
 export interface Plan {
   ids: string[];
-  /** New rate state per name (names whose rate took starts). */
-  nameStates: Map<string, WindowState>;
-  /** New per-key rate state: [name, key, state]. */
-  keyStates: [string, string, WindowState][];
+  /** New rate state per name (names whose rate took starts), as stored. */
+  nameStates: Map<string, string>;
+  /** New per-key rate state as stored: [name, key, state]. */
+  keyStates: [string, string, string][];
   /** The earliest time a rate limit allows a start again, when one held jobs back; else null. */
   retryAt: number | null;
 }
@@ -105,20 +105,20 @@ export function planClaim(input: PlanInput): Plan {
     ids.push(c.id);
   }
 
-  const nameStates = new Map<string, WindowState>();
+  const nameStates = new Map<string, string>();
   for (const [name, n] of nameTaken) {
     const ctl = controls.get(name)!;
-    if (ctl.rate !== null) nameStates.set(name, record(ctl.rateState, ctl.rate, now, n));
+    if (ctl.rate !== null) nameStates.set(name, serializeWindow(record(ctl.rateState, ctl.rate, now, n), ctl.rate));
   }
   const keyStates: Plan['keyStates'] = [];
   for (const [k, [name, key, n]] of keyTaken) {
     const rate = controls.get(name)!.perKeyRate!;
-    keyStates.push([name, key, record(input.keyStates.get(k) ?? [], rate, now, n)]);
+    keyStates.push([name, key, serializeWindow(record(input.keyStates.get(k) ?? [], rate, now, n), rate)]);
   }
   return { ids, nameStates, keyStates, retryAt };
 }
 
 /** A stored control row's rate state. */
 export function controlState(control: NameControl, rateState: string | null): ControlState {
-  return { ...control, rateState: parseWindow(rateState) };
+  return { ...control, rateState: parseWindow(rateState, control.rate) };
 }

@@ -23,15 +23,23 @@ function firstCounted(rate: RateLimit, now: number): number {
   return Math.floor((now - rate.intervalMs) / width(rate)) - 1;
 }
 
-/** Parses stored state (null or malformed: empty). */
-export function parseWindow(text: string | null | undefined): WindowState {
-  if (!text) return [];
+/**
+ * Parses stored state, `{ "w": bucket width, "b": [[bucket, starts], …] }`. Null, malformed, or kept under another
+ * interval (its buckets would be misread: setLimits changed intervalMs): empty.
+ */
+export function parseWindow(text: string | null | undefined, rate: RateLimit | null): WindowState {
+  if (!text || rate === null) return [];
   try {
-    const parsed = JSON.parse(text) as unknown;
-    return Array.isArray(parsed) ? (parsed as WindowState) : [];
+    const parsed = JSON.parse(text) as { w?: unknown; b?: unknown };
+    return parsed.w === width(rate) && Array.isArray(parsed.b) ? (parsed.b as WindowState) : [];
   } catch {
     return [];
   }
+}
+
+/** The state as stored (see parseWindow). */
+export function serializeWindow(state: WindowState, rate: RateLimit): string {
+  return JSON.stringify({ w: width(rate), b: state });
 }
 
 /** Starts still allowed at `now`. */

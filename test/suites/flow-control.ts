@@ -240,6 +240,29 @@ export function flowControlBehaviour(kind: string, factory: FlowFactory): void {
       }
     });
 
+    test('a per-key rate holds per key; raising max keeps the starts already counted; a new interval starts afresh', async () => {
+      const { queues, teardown } = await setup(2);
+      try {
+        const [q] = queues;
+        await q!.setLimits('p', { perKeyRate: { max: 2, intervalMs: 60_000 } });
+        await q!.addBulk(Array.from({ length: 30 }, (_, i) => ({ name: 'p', options: { concurrencyKey: `key-${i % 3}` } })));
+        let n = 0;
+        const claim = async () => {
+          const results = await Promise.all(queues.map((qq) => qq.store.claim({ names: [], limited: ['p'], limit: 50, workerId: `w${n++}`, leaseMs: 60_000, now: Date.now() })));
+          return results.flatMap((r) => r.jobs.map((j) => j.id));
+        };
+        const first = await claim();
+        assert.equal(first.length, 6, 'two per key, three keys');
+        await q!.setLimits('p', { perKeyRate: { max: 3, intervalMs: 60_000 } });
+        assert.equal((await claim()).length, 3, 'max 2 → 3 in the same window: one more per key');
+        await q!.setLimits('p', { perKeyRate: { max: 1, intervalMs: 30_000 } });
+        assert.equal((await claim()).length, 3, 'a new interval counts afresh: one per key');
+        assert.equal((await claim()).length, 0, 'and then holds');
+      } finally {
+        await teardown();
+      }
+    });
+
     test('bad limits, names and keys are typed errors that say what to fix, and write nothing', async () => {
       const { queues, teardown } = await setup(1);
       try {

@@ -78,7 +78,7 @@ export async function planLimited(
       runningByName.set(r.name, (runningByName.get(r.name) ?? 0) + n);
       if (r.key !== null) runningByKey.set(keyOf(r.name, r.key), n);
     } else if (r.kind === 'c') candidates.push({ id: r.id!, name: r.name, key: r.key });
-    else keyStates.set(keyOf(r.name, r.key!), parseWindow(r.state));
+    else keyStates.set(keyOf(r.name, r.key!), parseWindow(r.state, controls.get(r.name)?.perKeyRate ?? null));
   }
   const plan = planClaim({ controls, runningByName, runningByKey, keyStates, candidates, limit, now });
   const writeBack =
@@ -87,8 +87,8 @@ export async function planLimited(
       : async () => {
           const longest = Math.max(0, ...[...controls.values()].map((c) => c.perKeyRate?.intervalMs ?? 0));
           await exec(sql.writeStates, [
-            JSON.stringify([...plan.nameStates].map(([n, st]) => [n, JSON.stringify(st)])),
-            JSON.stringify(plan.keyStates.map(([n, k, st]) => [n, k, JSON.stringify(st)])),
+            JSON.stringify([...plan.nameStates]),
+            JSON.stringify(plan.keyStates),
             now,
             keyRated,
             now - 2 * longest,

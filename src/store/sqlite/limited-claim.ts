@@ -105,7 +105,7 @@ export function claimLimited(
   const keyRated = controls.filter((c) => c.perKeyRate !== null).map((c) => c.name);
   if (keyRated.length > 0) {
     for (const r of s.keyStates.all({ names: JSON.stringify(keyRated) }) as { name: string; key: string; rate_state: string }[]) {
-      keyStates.set(keyOf(r.name, r.key), parseWindow(r.rate_state));
+      keyStates.set(keyOf(r.name, r.key), parseWindow(r.rate_state, byName.get(r.name)?.perKeyRate ?? null));
     }
     statements++;
   }
@@ -113,11 +113,11 @@ export function claimLimited(
   const rows = s.claimChosen.all({ ...claim, names: activeJson, ids: JSON.stringify(plan.ids.map(Number)), limit }) as ClaimedRow[];
   statements++;
   if (plan.nameStates.size > 0) {
-    s.writeNameStates.run({ states: JSON.stringify([...plan.nameStates].map(([n, st]) => [n, JSON.stringify(st)])) });
+    s.writeNameStates.run({ states: JSON.stringify([...plan.nameStates]) });
     statements++;
   }
   if (plan.keyStates.length > 0) {
-    s.writeKeyStates.run({ states: JSON.stringify(plan.keyStates.map(([n, k, st]) => [n, k, JSON.stringify(st)])), now: claim.now });
+    s.writeKeyStates.run({ states: JSON.stringify(plan.keyStates), now: claim.now });
     // States idle for longer than their interval count nothing any more.
     const longest = Math.max(...controls.filter((c) => c.perKeyRate !== null).map((c) => c.perKeyRate!.intervalMs));
     s.pruneKeyStates.run({ names: JSON.stringify(keyRated), before: claim.now - 2 * longest });
