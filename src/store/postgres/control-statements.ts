@@ -86,9 +86,12 @@ export function buildControlStatements(schema: string, channel: string) {
          LIMIT $6) j
      WHERE k.key IS NOT NULL AND j.name = k.name AND j.concurrency_key = k.key),
   unkeyed AS (
+    -- In claim order through jobs_live_runnable, stopping at $4. \`name || ''\` keeps the planner off the pending
+    -- jobs' (name, id) index, through which (no statistics on a fresh table) it read and sorted every pending
+    -- job of the name on each claim: 20,000 rows, 10 ms (W3L).
     SELECT id, name, NULL::text AS key, priority, run_at FROM ${L}
      WHERE status = 'pending' AND run_at <= to_timestamp($2::float8 / 1000) AND concurrency_key IS NULL
-       AND name = ANY($1::text[])
+       AND name || '' = ANY($1::text[])
      ORDER BY priority DESC, run_at, id
      LIMIT $4),
   cand AS (
