@@ -56,6 +56,16 @@ export function perKeyDepth(controls: NameControl[], limit: number): number {
   return Math.max(1, Math.min(depth, limit));
 }
 
+/**
+ * Candidates a claim reads: enough for every slot even when a name at its limit turns its own away (limit per
+ * name), four times that when per-key rates may turn more away. Reading 4 × limit always cost W3L a read and a
+ * sort of 1,600 rows per claim of 400.
+ */
+export function candidatesFor(controls: NameControl[], names: number, limit: number): number {
+  const keyRated = controls.some((c) => c.perKeyRate !== null);
+  return Math.max(1, limit * Math.max(1, names) * (keyRated ? 4 : 1));
+}
+
 export const keyOf = (name: string, key: string) => `${name}\u0000${key}`;
 
 /** Takes candidates in order while every limit of their name and key allows it. */

@@ -54,7 +54,7 @@ export function buildControlStatements(schema: string, channel: string) {
     },
 
     // $1 active names, $2 now, $3 per-key caps as [[name, cap]] JSON, $4 candidates at most, $5 names with a
-    // per-key rate, $6 jobs read per key, $7 keys per name at most. One read after the lock: rows of kind 'r'
+    // per-key rate, $6 jobs read per key, $7 keys per name at most, $8 unkeyed jobs read per name. One read after the lock: rows of kind 'r'
     // (running per name and key), 'c' (due pending jobs in round-robin order across keys, those of a key at its
     // per-key limit left out; unkeyed ones in claim order through the runnable index) and 'k' (per-key rate
     // states). Keys come from a loose index scan of the keyed jobs' partial index (one seek per key, then at
@@ -86,14 +86,16 @@ export function buildControlStatements(schema: string, channel: string) {
          LIMIT $6) j
      WHERE k.key IS NOT NULL AND j.name = k.name AND j.concurrency_key = k.key),
   unkeyed AS (
-    -- In claim order through jobs_live_runnable, stopping at $4. \`name || ''\` keeps the planner off the pending
-    -- jobs' (name, id) index, through which (no statistics on a fresh table) it read and sorted every pending
-    -- job of the name on each claim: 20,000 rows, 10 ms (W3L).
-    SELECT id, name, NULL::text AS key, priority, run_at FROM ${L}
-     WHERE status = 'pending' AND run_at <= to_timestamp($2::float8 / 1000) AND concurrency_key IS NULL
-       AND name || '' = ANY($1::text[])
-     ORDER BY priority DESC, run_at, id
-     LIMIT $4),
+    -- Per name, its first $8 unkeyed jobs in claim order through jobs_live_runnable (one name at its limit
+    -- cannot crowd out the others). \`name || ''\` keeps the planner off the pending jobs' (name, id) index,
+    -- through which (no statistics on a fresh table) it read and sorted every pending job of the name on each
+    -- claim: 20,000 rows, 10 ms (W3L).
+    SELECT j.* FROM unnest($1::text[]) AS n(name) CROSS JOIN LATERAL (
+      SELECT id, name, NULL::text AS key, priority, run_at FROM ${L}
+       WHERE status = 'pending' AND run_at <= to_timestamp($2::float8 / 1000) AND concurrency_key IS NULL
+         AND name || '' = n.name
+       ORDER BY priority DESC, run_at, id
+       LIMIT $8) j),
   cand AS (
     SELECT * FROM (
       SELECT k.id, k.name, k.key, k.rn, k.priority, k.run_at FROM keyed k
@@ -101,7 +103,7 @@ export function buildControlStatements(schema: string, channel: string) {
         LEFT JOIN caps c ON c.name = k.name
        WHERE c.cap IS NULL OR k.rn + coalesce(r.n, 0) <= c.cap
       UNION ALL
-      SELECT id, name, key, row_number() OVER (ORDER BY priority DESC, run_at, id), priority, run_at FROM unkeyed) u
+      SELECT id, name, key, row_number() OVER (PARTITION BY name ORDER BY priority DESC, run_at, id), priority, run_at FROM unkeyed) u
      ORDER BY rn, priority DESC, run_at, id
      LIMIT $4)
   SELECT 'r' AS kind, NULL::bigint AS id, name, key, n, NULL::text AS state FROM running

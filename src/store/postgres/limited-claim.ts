@@ -1,4 +1,4 @@
-import { type Candidate, controlState, type ControlState, keyOf, MAX_KEYS, perKeyDepth, planClaim } from '../../limits/claim-plan.ts';
+import { type Candidate, controlState, type ControlState, candidatesFor, keyOf, MAX_KEYS, perKeyDepth, planClaim } from '../../limits/claim-plan.ts';
 import type { NameControl } from '../../limits/limits.ts';
 import { parseWindow, type WindowState } from '../../limits/rate-window.ts';
 import type { ControlStatements } from './control-statements.ts';
@@ -64,9 +64,9 @@ export async function planLimited(
   if (active.length === 0) return { ids: [], active, retryAt: null, writeBack: null };
   const caps = JSON.stringify([...controls.values()].filter((c) => c.perKeyConcurrency !== null).map((c) => [c.name, c.perKeyConcurrency]));
   const keyRated = [...controls.values()].filter((c) => c.perKeyRate !== null).map((c) => c.name);
-  const cap = Math.max(limit * 4, 100);
+  const cap = candidatesFor([...controls.values()], active.length, limit);
   const read = await exec<{ kind: 'r' | 'c' | 'k'; id: string | null; name: string; key: string | null; n: string | null; state: string | null }>(
-    sql.read, [active, now, caps, cap, keyRated, perKeyDepth([...controls.values()], limit), MAX_KEYS],
+    sql.read, [active, now, caps, cap, keyRated, perKeyDepth([...controls.values()], limit), MAX_KEYS, limit],
   );
   const runningByName = new Map<string, number>();
   const runningByKey = new Map<string, number>();

@@ -77,19 +77,22 @@ export const CLAIM_CANDIDATES = `
     SELECT id, name, key, priority, run_at,
            row_number() OVER (PARTITION BY name, key ORDER BY priority DESC, run_at, id) AS rn
       FROM picked),
+  -- Per name, its first @perName unkeyed jobs in claim order: one name at its limit cannot fill the
+  -- candidates and crowd out the others.
   unkeyed AS (
-    SELECT id, name, NULL AS key, priority, run_at FROM spool_jobs INDEXED BY spool_jobs_runnable
-     WHERE status = 'pending' AND run_at <= @now AND concurrency_key IS NULL
-       AND name IN (SELECT value FROM json_each(@names))
-     ORDER BY priority DESC, run_at, id
-     LIMIT @cap)
+    SELECT j.id, j.name, NULL AS key, j.priority, j.run_at
+      FROM json_each(@names) AS n JOIN spool_jobs j ON j.id IN (
+        SELECT id FROM spool_jobs INDEXED BY spool_jobs_runnable
+         WHERE status = 'pending' AND run_at <= @now AND concurrency_key IS NULL AND name = n.value
+         ORDER BY priority DESC, run_at, id
+         LIMIT @perName))
   SELECT id, name, key FROM (
     SELECT k.id, k.name, k.key, k.rn, k.priority, k.run_at FROM keyed k
       LEFT JOIN running r ON r.name = k.name AND r.key = k.key
       LEFT JOIN caps c ON c.name = k.name
      WHERE c.cap IS NULL OR k.rn + coalesce(r.n, 0) <= c.cap
     UNION ALL
-    SELECT id, name, key, row_number() OVER (ORDER BY priority DESC, run_at, id), priority, run_at FROM unkeyed)
+    SELECT id, name, key, row_number() OVER (PARTITION BY name ORDER BY priority DESC, run_at, id), priority, run_at FROM unkeyed)
    ORDER BY rn, priority DESC, run_at, id
    LIMIT @cap`;
 

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { type Candidate, controlState, keyOf, MAX_KEYS, perKeyDepth, planClaim } from '../../limits/claim-plan.ts';
+import { type Candidate, controlState, candidatesFor, keyOf, MAX_KEYS, perKeyDepth, planClaim } from '../../limits/claim-plan.ts';
 import type { NameControl } from '../../limits/limits.ts';
 import { parseWindow } from '../../limits/rate-window.ts';
 import * as SQL from './control-statements.ts';
@@ -95,9 +95,8 @@ export function claimLimited(
     runningByName.set(r.name, (runningByName.get(r.name) ?? 0) + r.n);
     if (r.key !== null) runningByKey.set(keyOf(r.name, r.key), r.n);
   }
-  // Enough candidates for every slot even when per-key rates turn some away.
-  const cap = Math.max(limit * 4, 100);
-  const candidates = (s.candidates.all({ names: activeJson, caps, now: claim.now, cap, perKey: perKeyDepth(controls, limit), maxKeys: MAX_KEYS }) as { id: number; name: string; key: string | null }[]).map(
+  const cap = candidatesFor(controls, active.length, limit);
+  const candidates = (s.candidates.all({ names: activeJson, caps, now: claim.now, cap, perKey: perKeyDepth(controls, limit), maxKeys: MAX_KEYS, perName: limit }) as { id: number; name: string; key: string | null }[]).map(
     (c): Candidate => ({ id: String(c.id), name: c.name, key: c.key }),
   );
   statements += 2;
