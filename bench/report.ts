@@ -257,6 +257,7 @@ export function renderMarkdown(r: BenchResults): string {
     L.push(`| ${row.label} | ${row.variant} | ${q('c10')} | ${q('c50')} |`);
   }
   L.push('');
+  L.push(...featureCostTable(F));
   L.push('## Targets of issue 4', '');
   L.push('Spool at its defaults, against figures of the same run.', '');
   L.push(...verdictTable(targets(F)));
@@ -314,4 +315,29 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   }
   const written = writeReport(JSON.parse(readFileSync(file, 'utf8')) as BenchResults);
   process.stderr.write(`report: ${written.join(', ')}\n`);
+}
+
+/**
+ * The cost of flow control (issue 8): W3L (a global limit) and W3K (per-key limits over 100 keys) against plain
+ * W3, same system and settings, as throughput ratios and statements per job. Target: within 10% of W3.
+ */
+function featureCostTable(F: Figures): string[] {
+  const rows = F.rows('W3L').concat(F.rows('W3K').filter((r) => !F.rows('W3L').some((l) => l.system === r.system && l.variant === r.variant)));
+  if (rows.length === 0) return [];
+  const L = ['## Flow control ÷ W3 (same system, same settings; target ≥ 90%)', ''];
+  L.push('| system | settings | W3L c10 | W3L c50 | W3K c10 | W3K c50 | statements per job, W3 / W3L / W3K (c10) |', '| --- | --- | ---: | ---: | ---: | ---: | --- |');
+  for (const row of rows) {
+    const q = (w: string, c: string) => {
+      const a = F.get(row.system, row.variant, w, c, 'throughput');
+      const b = F.get(row.system, row.variant, 'W3', c, 'throughput');
+      return a && b ? `${fmt((100 * a.median) / b.median)}%` : '—';
+    };
+    const spj = (w: string) => {
+      const f = F.get(row.system, row.variant, w, 'c10', 'statements per job');
+      return f ? f.median.toFixed(3) : '—';
+    };
+    L.push(`| ${row.label} | ${row.variant} | ${q('W3L', 'c10')} | ${q('W3L', 'c50')} | ${q('W3K', 'c10')} | ${q('W3K', 'c50')} | ${spj('W3')} / ${spj('W3L')} / ${spj('W3K')} |`);
+  }
+  L.push('');
+  return L;
 }

@@ -99,13 +99,23 @@ async function withSession<T>(adapter: Adapter, variant: Variant, count: boolean
   }
 }
 
-async function addInBatches(s: Session, n: number, batch: number, name: (i: number) => string): Promise<void> {
+async function addInBatches(s: Session, n: number, batch: number, name: (i: number) => string, key?: (i: number) => string): Promise<void> {
   for (let i = 0; i < n; i += batch) {
     const jobs = [];
-    for (let j = i; j < Math.min(n, i + batch); j++) jobs.push({ name: name(j), data: { i: j } });
+    for (let j = i; j < Math.min(n, i + batch); j++) jobs.push({ name: name(j), data: { i: j }, ...(key ? { concurrencyKey: key(j) } : {}) });
     await s.addBulk(jobs);
   }
 }
+
+/**
+ * W3L's global limit: above the concurrency AND above what a worker holds at once (its slots plus a prefetch
+ * of at most 400 no-op jobs), since a concurrency limit counts claimed jobs, prefetched ones included. So the
+ * limit never binds: W3L ÷ W3 is what the limit-aware claim costs, not what a limit holds back.
+ */
+const W3L_LIMIT = 1_000;
+/** W3K: 100 keys, each limited to 10 at once (1,000 in all, again above what one worker holds). */
+const W3K_KEYS = 100;
+const W3K_PER_KEY = 10;
 
 /**
  * Starts the worker on `n` queued no-op jobs and stops the clock when the store shows none of them left
@@ -179,13 +189,17 @@ const w2: Workload = {
     }),
 };
 
-function drainWorkload(id: 'W3' | 'W7'): Workload {
+const DRAIN_TITLES = {
+  W3: 'Drain: no-op jobs, clock stops when the store shows all completed',
+  W3L: `Drain under a global limit: W3 with setLimits({ concurrency: ${W3L_LIMIT} }), above the concurrency (the limit-aware claim's cost)`,
+  W3K: `Drain under a per-key limit: W3 with jobs spread over ${W3K_KEYS} concurrencyKeys and setLimits({ perKeyConcurrency: ${W3K_PER_KEY} })`,
+  W7: 'Drain with a big table: W3 again with finished jobs already in the table',
+} as const;
+
+function drainWorkload(id: keyof typeof DRAIN_TITLES): Workload {
   return {
     id,
-    title:
-      id === 'W3'
-        ? 'Drain: no-op jobs, clock stops when the store shows all completed'
-        : 'Drain with a big table: W3 again with finished jobs already in the table',
+    title: DRAIN_TITLES[id],
     cases: (sizes) => sizes.concurrencies.map((c) => `c${c}`),
     run: ({ adapter, variant, sizes, caseId }) =>
       withSession(adapter, variant, false, async (s) => {
@@ -195,7 +209,11 @@ function drainWorkload(id: 'W3' | 'W7'): Workload {
           await s.seedFinished(NAME, sizes.finishedRows);
           alreadyDone = await s.completed(NAME, 0);
         }
-        await addInBatches(s, sizes.drainJobs, sizes.bulkBatch, () => NAME);
+        if (id === 'W3L' || id === 'W3K') {
+          if (!s.setLimits) throw new Error(`${id}: ${adapter.id} has no limits`);
+          await s.setLimits(NAME, id === 'W3L' ? { concurrency: W3L_LIMIT } : { perKeyConcurrency: W3K_PER_KEY });
+        }
+        await addInBatches(s, sizes.drainJobs, sizes.bulkBatch, () => NAME, id === 'W3K' ? (i) => `key-${i % W3K_KEYS}` : undefined);
         const before = await s.traffic();
         const r = await drain(s, sizes.drainJobs, concurrency, sizes.drainTimeoutMs, alreadyDone);
         const after = r.trafficAtStop;
@@ -410,4 +428,4 @@ const w8: Workload = {
     }),
 };
 
-export const WORKLOADS: readonly Workload[] = [w1, w2, drainWorkload('W3'), w3f, w4, w5, w6, drainWorkload('W7'), w8];
+export const WORKLOADS: readonly Workload[] = [w1, w2, drainWorkload('W3'), drainWorkload('W3L'), drainWorkload('W3K'), w3f, w4, w5, w6, drainWorkload('W7'), w8];

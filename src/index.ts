@@ -15,6 +15,7 @@ export type { Job, JobStatus, JobOptions, JobCounts, BackoffOptions, Transaction
 export { JOB_STATUSES } from './job.ts';
 export type { QueueEvent, QueueEventType, QueueListener, WatchEvent, DeletedJob } from './events.ts';
 export type { WatchListener, WatchOptions } from './watch.ts';
+export type { NameLimits, RateLimit } from './limits/limits.ts';
 export {
   SpoolError, ValidationError, JobNotFoundError, JobStateError, StoreError, JobFailedError, WaitTimeoutError,
 } from './errors.ts';

@@ -88,6 +88,7 @@ export const jobOptionsSchema = z
     backoff: backoffSchema.optional(),
     timeout: wholeMs('the attempt timeout', 1).optional(),
     uniqueKey: storableString('a key', 255).optional(),
+    concurrencyKey: storableString('a concurrency key', 255).optional(),
     client: z
       .custom<TransactionClient>((v) => typeof (v as { query?: unknown } | null)?.query === 'function', {
         message: 'must be a pg Client or PoolClient inside your open transaction (PostgreSQL only)',

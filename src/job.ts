@@ -26,6 +26,11 @@ export interface JobOptions {
   /** At most one pending or running job carries this key; adding another returns the existing id. */
   uniqueKey?: string;
   /**
+   * The key per-key limits count this job by (queue.setLimits(name, { perKeyConcurrency, perKeyRate })), e.g.
+   * 'repo:a/b'; workers take keys round-robin, so one key's backlog cannot starve the others.
+   */
+  concurrencyKey?: string;
+  /**
    * PostgreSQL only: a `pg` Client or PoolClient with an open transaction (BEGIN sent). The job is inserted on
    * that connection, so it exists only if your transaction commits; workers learn of it at commit (NOTIFY).
    * No in-process 'added' event fires, since the transaction may still roll back. All jobs of one addBulk()

@@ -18,9 +18,11 @@ import {
   waitForOptionsSchema,
   watchOptionsSchema,
 } from './input-schemas.ts';
-import { JOB_STATUSES, type Job, type JobCounts, type JobOptions, type JobStatus, type TransactionClient } from './job.ts';
 import type { AddedFlow, FlowSpec } from './flows/flow.ts';
 import { flowToNewJobs } from './flows/flow-input.ts';
+import { flowByName, setLimits, setPaused } from './limits/flow-control.ts';
+import type { NameLimits } from './limits/limits.ts';
+import { emptyCounts, JOB_STATUSES, type Job, type JobCounts, type JobOptions, type JobStatus, type TransactionClient } from './job.ts';
 import { GroupCommit } from './group-commit.ts';
 import { handlersOf, isJobDefinition, jsonSchemaOf, type JobDefinition, validateJobData } from './typed/define-job.ts';
 import type { StandardSchemaV1 } from './typed/standard-schema.ts';
@@ -85,6 +87,10 @@ export interface NameInfo {
   counts: JobCounts;
   /** When a worker last claimed a job of this name; null if never, or where the store keeps no record. */
   lastClaimedAt: Date | null;
+  /** True while queue.pause(name) holds: its jobs wait, pending. */
+  paused: boolean;
+  /** The limits queue.setLimits() set (only those set), or null. */
+  limits: NameLimits | null;
 }
 
 /** Jobs ended in one minute (queue.throughput()). */
@@ -458,10 +464,47 @@ export class Queue {
    */
   async names(): Promise<NameInfo[]> {
     this.assertOpen();
-    const rows = await this.store.names();
-    return rows
-      .map((r) => ({ name: r.name, counts: r.counts, lastClaimedAt: r.lastClaimAt === null ? null : new Date(r.lastClaimAt) }))
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const [rows, flow] = await Promise.all([this.store.names(), flowByName(this.store)]);
+    const infos: NameInfo[] = rows.map((r) => ({
+      name: r.name,
+      counts: r.counts,
+      lastClaimedAt: r.lastClaimAt === null ? null : new Date(r.lastClaimAt),
+      paused: flow.get(r.name)?.paused ?? false,
+      limits: flow.get(r.name)?.limits ?? null,
+    }));
+    // A name paused or limited before its first job shows too.
+    for (const [name, f] of flow) {
+      if (!infos.some((i) => i.name === name) && (f.paused || f.limits)) infos.push({ name, counts: emptyCounts(), lastClaimedAt: null, ...f });
+    }
+    return infos.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /**
+   * Pauses a job name for every worker of every process: its pending jobs stay pending, running ones finish,
+   * and no worker claims one once it has re-read the control rows: at once in this process, within one
+   * pollMs elsewhere. One statement.
+   */
+  async pause(name: string): Promise<void> {
+    this.assertOpen();
+    this.signals.emit('controls', await setPaused(this.store, name, true, this.settings.clock.now()));
+  }
+
+  /** Lets workers claim jobs of a paused name again (see pause()). One statement. */
+  async resume(name: string): Promise<void> {
+    this.assertOpen();
+    this.signals.emit('controls', await setPaused(this.store, name, false, this.settings.clock.now()));
+  }
+
+  /**
+   * Sets a job name's limits, cluster-wide, replacing those set before (absent or null: none): `concurrency`
+   * (running at once across all workers), `perKeyConcurrency` (per add(..., { concurrencyKey })), `rate` and
+   * `perKeyRate` ({ max, intervalMs }: starts in any window of intervalMs). Enforced inside the claim's
+   * transaction, so concurrent workers never overshoot; workers learn of new limits at once in this process,
+   * within one pollMs elsewhere. One statement; ValidationError (nothing written) for bad limits.
+   */
+  async setLimits(name: string, limits: NameLimits): Promise<void> {
+    this.assertOpen();
+    this.signals.emit('controls', await setLimits(this.store, name, limits, this.settings.clock.now()));
   }
 
   /**
@@ -647,6 +690,7 @@ export class Queue {
       backoff: options.backoff ?? DEFAULT_BACKOFF,
       timeout: options.timeout ?? null,
       uniqueKey: options.uniqueKey ?? null,
+      concurrencyKey: options.concurrencyKey ?? null,
     };
   }
 

@@ -25,7 +25,10 @@ export interface Traffic {
 /** One fresh queue of one system, in one variant (settings). */
 export interface Session {
   add(name: string, data: BenchJob['data']): Promise<void>;
-  addBulk(jobs: { name: string; data: BenchJob['data'] }[]): Promise<void>;
+  /** `concurrencyKey`: the key per-key limits count by (W3K; Spool only). */
+  addBulk(jobs: { name: string; data: BenchJob['data']; concurrencyKey?: string }[]): Promise<void>;
+  /** Sets a job name's limits (W3L, W3K); only systems that run those workloads have it. */
+  setLimits?(name: string, limits: { concurrency?: number; perKeyConcurrency?: number }): Promise<void>;
   /** Adds one flow: a parent of `parent` and these children, in one call (systems with flows only; W3F). */
   addFlow?(parent: string, children: { name: string; data: BenchJob['data'] }[]): Promise<void>;
   /** Starts one worker (or the system's equivalent) for `names` at `concurrency`. */

@@ -19,7 +19,7 @@ export function makeSpoolPostgres(url = PG_URL): Adapter {
   id: 'spool-postgres',
   label: 'Spool (PostgreSQL)',
   store: 'postgres',
-  workloads: ['W1', 'W2', 'W3', 'W3F', 'W4', 'W5', 'W6', 'W7', 'W8'],
+  workloads: ['W1', 'W2', 'W3', 'W3L', 'W3K', 'W3F', 'W4', 'W5', 'W6', 'W7', 'W8'],
   variants: [{ id: 'default', settings: 'openQueue({ url, schema }) defaults (pool, synchronous_commit on); worker defaults' }],
   counting: 'queue.stats() (the store\'s own counter); cross-checked at the wire (frontend Query/Execute messages) in W5',
   notes: 'progress: ctx.progress() (coalesced, written by the worker tick); listing: queue.listJobs({ name, limit }), one statement',

@@ -24,8 +24,12 @@ export class SpoolSession implements Session {
     await this.queue.add(name, data);
   }
 
-  async addBulk(jobs: { name: string; data: unknown }[]): Promise<void> {
-    await this.queue.addBulk(jobs);
+  async addBulk(jobs: { name: string; data: unknown; concurrencyKey?: string }[]): Promise<void> {
+    await this.queue.addBulk(jobs.map((j) => (j.concurrencyKey === undefined ? j : { name: j.name, data: j.data, options: { concurrencyKey: j.concurrencyKey } })));
+  }
+
+  async setLimits(name: string, limits: { concurrency?: number; perKeyConcurrency?: number }): Promise<void> {
+    await this.queue.setLimits(name, limits);
   }
 
   async addFlow(parent: string, children: { name: string; data: unknown }[]): Promise<void> {

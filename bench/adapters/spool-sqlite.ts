@@ -20,7 +20,7 @@ export function makeSpoolSqlite(dir?: string): Adapter {
   id: 'spool-sqlite',
   label: 'Spool (SQLite)',
   store: 'sqlite',
-  workloads: ['W1', 'W2', 'W3', 'W3F', 'W4', 'W5', 'W6', 'W7', 'W8'],
+  workloads: ['W1', 'W2', 'W3', 'W3L', 'W3K', 'W3F', 'W4', 'W5', 'W6', 'W7', 'W8'],
   variants: [{ id: 'default', settings: "openQueue('sqlite:<file>') defaults: WAL, synchronous=FULL; worker defaults (progressFlushMs 1000, leaseMs 30000)" }],
   counting: 'queue.stats(): the store counts every statement it runs (better-sqlite3 is in-process: a round trip is a call and a commit)',
   notes: 'progress: ctx.progress() (coalesced, written by the worker tick); listing: queue.listJobs({ name, limit }), one statement',

@@ -5,6 +5,7 @@ import { addCommand } from './commands/add.ts';
 import { benchCommand } from './commands/bench.ts';
 import { cancelCommand } from './commands/cancel.ts';
 import { doctorCommand } from './commands/doctor.ts';
+import { limitsCommand, pauseCommand, resumeCommand } from './commands/flow.ts';
 import { lsCommand } from './commands/ls.ts';
 import { pruneCommand } from './commands/prune.ts';
 import { retryCommand } from './commands/retry.ts';
@@ -39,7 +40,7 @@ Examples:
   $ spool doctor --db postgres://app@db:5432/app
 `,
     );
-  const commands = [serveCommand, workerCommand, addCommand, lsCommand, showCommand, retryCommand, cancelCommand, rmCommand, statsCommand, pruneCommand, doctorCommand, benchCommand];
+  const commands = [serveCommand, workerCommand, addCommand, lsCommand, showCommand, retryCommand, cancelCommand, rmCommand, statsCommand, pauseCommand, resumeCommand, limitsCommand, pruneCommand, doctorCommand, benchCommand];
   for (const make of commands) program.addCommand(make(context));
   // Every command reports parse errors through main (exit 2), and says how to get help.
   for (const command of [program, ...program.commands]) command.exitOverride().showHelpAfterError('(add --help for usage and examples)');

@@ -1,6 +1,7 @@
 import type { WatchEvent } from '../events.ts';
 import type { ChildFailurePolicy } from '../flows/flow.ts';
 import type { BackoffOptions, Job, JobCounts, JobStatus, TransactionClient } from '../job.ts';
+import type { NameControl } from '../limits/limits.ts';
 
 /**
  * The one seam between Spool and a database. Queue and Worker decide (backoff, attempts, events);
@@ -47,6 +48,19 @@ export interface Store {
    * now + leaseMs. `finish`, when given, is written first in the same transaction (one round trip).
    */
   claim(p: ClaimParams): Promise<ClaimResult>;
+
+  /**
+   * Every name's flow control (pause, limits): a few rows, one statement. Workers read it at start and when
+   * told it changed, and split their names into plain ones (the plain claim) and limited ones.
+   */
+  controls(): Promise<NameControl[]>;
+
+  /**
+   * Writes one name's control, one statement: `paused` when given, and with `limits` all four limits (null
+   * removes one). Tells other processes (PostgreSQL: NOTIFY 'controls'; SQLite: the commit changes
+   * data_version). Returns the row as stored.
+   */
+  setControl(p: { name: string; paused?: boolean; limits?: Omit<NameControl, 'name' | 'paused'>; now: number }): Promise<NameControl>;
 
   /**
    * The worker tick, one statement: extends the lease of every job in `running` still held by `workerId`,
@@ -205,6 +219,8 @@ export interface NewJob {
   traceContext?: string | null;
   /** A flow child's failure policy (enqueueFlow only). */
   onFailure?: ChildFailurePolicy;
+  /** The key per-key limits count this job by (add(..., { concurrencyKey })), or null. */
+  concurrencyKey?: string | null;
 }
 
 export interface ClaimParams {
@@ -214,11 +230,21 @@ export interface ClaimParams {
   leaseMs: number;
   now: number;
   finish?: Outcome[];
+  /**
+   * Names claimed through the limit-aware claim (a pause or limits set): inside the claim's transaction it
+   * reads their control rows (PostgreSQL: locked FOR UPDATE, so concurrent claims of a name queue up and
+   * none overshoots), the jobs they run per name and key, and their rate state; takes what every limit
+   * allows, round-robin across concurrency keys; writes the rate state back. Taken before `names` (the
+   * plain claim, unchanged), up to `limit` in all.
+   */
+  limited?: string[];
 }
 
 export interface ClaimResult extends FinishResult {
   /** The jobs now held by the worker, in claim order. */
   jobs: Job[];
+  /** When a rate limit held limited jobs back: the earliest time (epoch ms) it allows a start again. */
+  retryAt?: number;
 }
 
 /** What a batch of outcomes did. */

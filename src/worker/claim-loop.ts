@@ -4,6 +4,7 @@ import type { FaultReporter } from '../fault-reporter.ts';
 import type { Logger } from '../logger.ts';
 import type { Outcome, Store } from '../store/store.ts';
 import type { HeldJobs } from './held-jobs.ts';
+import type { NameSplit } from './name-split.ts';
 import type { JobRunner } from './job-runner.ts';
 import { FLUSH_BATCH, MAX_UNCONFIRMED, type OutcomeBatcher } from './outcome-batcher.ts';
 import type { Waker } from './waker.ts';
@@ -34,6 +35,8 @@ export interface ClaimLoopDeps {
   health: FaultReporter;
   /** False once the worker stops: it claims nothing more, writes what is left and returns. */
   isRunning(): boolean;
+  /** Its names split into plain and limited ones (flow control). */
+  split: NameSplit;
 }
 
 /**
@@ -134,8 +137,10 @@ export class ClaimLoop {
     const seq = this.wakeSeq;
     const { config, clock, stats } = this.deps;
     try {
-      const { jobs, ...written } = await this.store.claim({
-        names: config.names,
+      const { plain, limited } = this.deps.split;
+      const { jobs, retryAt, ...written } = await this.store.claim({
+        names: plain,
+        ...(limited.length > 0 ? { limited } : {}),
         limit,
         workerId: config.id,
         leaseMs: config.settings.leaseMs,
@@ -151,6 +156,9 @@ export class ClaimLoop {
       this.batcher.written(outcomes, written);
       this.held.buffer.push(...jobs);
       this.runner.startBuffered();
+      // A rate limit held jobs back: claim again when it allows; a finish may have freed a limited slot.
+      if (retryAt !== undefined) this.wakeAt(retryAt);
+      if (limited.length > 0 && outcomes.length > 0) this.lookForWork();
     } catch (error) {
       this.storeFailed(error, outcomes, 'claim or finish jobs');
     } finally {
@@ -166,6 +174,8 @@ export class ClaimLoop {
       this.failures = 0;
       this.deps.health.succeeded('finish');
       this.batcher.written(outcomes, written);
+      // Slots of a limited name may be free again, here or in another worker's claim.
+      if (this.deps.split.limited.length > 0) this.lookForWork();
     } catch (error) {
       this.storeFailed(error, outcomes, 'finish jobs');
     } finally {

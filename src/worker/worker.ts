@@ -3,6 +3,7 @@ import { ValidationError } from '../errors.ts';
 import { FaultReporter } from '../fault-reporter.ts';
 import type { QueueEvents } from '../events.ts';
 import type { Job } from '../job.ts';
+import type { NameControl } from '../limits/limits.ts';
 import type { Logger } from '../logger.ts';
 import type { FeedEvent, Store } from '../store/store.ts';
 import { AttemptAbort } from './attempt.ts';
@@ -12,6 +13,7 @@ import { IGNORED_ABORT_MS, JobRunner } from './job-runner.ts';
 import type { LocalAdds } from './local-adds.ts';
 import type { LocalSignals } from './local-signals.ts';
 import { OutcomeBatcher } from './outcome-batcher.ts';
+import { NameSplit } from './name-split.ts';
 import { Ticker } from './ticker.ts';
 import { Waker } from './waker.ts';
 import { type Handlers, resolveWorkerConfig, type WorkerConfig, type WorkerOptions } from './worker-options.ts';
@@ -49,6 +51,7 @@ export class Worker {
   private readonly runner: JobRunner;
   private readonly loop: ClaimLoop;
   private readonly ticker: Ticker;
+  private readonly split: NameSplit;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private loopDone: Promise<void> = Promise.resolve();
   private stopping: Promise<void> | undefined;
@@ -74,7 +77,10 @@ export class Worker {
       config: this.config, clock, logger, events, stats: this.counters, maxPayloadBytes: deps.maxPayloadBytes, batcher: this.batcher, isRunning, nudge,
       readChildren: (parentId) => store.children({ parentId, ignored: false }),
     });
-    this.loop = new ClaimLoop(store, this.held, this.batcher, this.runner, this.waker, { config: this.config, clock, logger, stats: this.counters, health, isRunning });
+    this.split = new NameSplit(store, this.config.names, this.config.settings.pollMs, clock, logger, () => this.loop.lookForWork());
+    this.loop = new ClaimLoop(store, this.held, this.batcher, this.runner, this.waker, {
+      config: this.config, clock, logger, stats: this.counters, health, isRunning, split: this.split,
+    });
     this.ticker = new Ticker(store, this.held, {
       workerId: this.id, leaseMs: this.config.settings.leaseMs, clock, logger, stats: this.counters, health, onCancel: this.onCancel, onLost: this.onDelete,
     });
@@ -84,7 +90,10 @@ export class Worker {
   async start(): Promise<void> {
     if (this.state !== 'new') throw new ValidationError([`worker ${this.id} was already started; create a new one with queue.worker()`]);
     this.state = 'running';
+    // Which names are paused or limited, before the first claim (one statement).
+    await this.split.refresh();
     this.deps.signals.on('runnable', this.onRunnable);
+    this.deps.signals.on('controls', this.onControls);
     this.deps.signals.on('cancel', this.onCancel);
     this.deps.signals.on('delete', this.onDelete);
     // Only additions and retries are reasons to claim; the rest of the feed (started, completed… of every
@@ -116,6 +125,8 @@ export class Worker {
    */
   reserveHandoff(name: string): { workerId: string; leaseUntil: number } | null {
     if (this.state !== 'running' || !this.loop.idle || !this.config.names.includes(name)) return null;
+    // A paused or limited name's jobs start only through the limit-aware claim.
+    if (this.split.isLimited(name)) return null;
     if (this.held.size >= this.config.settings.concurrency) return null;
     this.held.reserved++;
     return { workerId: this.id, leaseUntil: this.deps.clock.now() + this.config.settings.leaseMs };
@@ -132,7 +143,7 @@ export class Worker {
 
   /** Counters since start. */
   stats(): WorkerStats & { running: number; idle: boolean } {
-    const idle = this.state === 'running' && this.loop.idle && this.held.attempts.size + this.held.buffer.length === 0;
+    const idle = this.state === 'running' && this.loop.idle && !this.split.busy && this.held.attempts.size + this.held.buffer.length === 0;
     return { ...this.counters, running: this.held.attempts.size, idle };
   }
 
@@ -164,6 +175,8 @@ export class Worker {
     this.deps.signals.off('runnable', this.onRunnable);
     this.deps.signals.off('cancel', this.onCancel);
     this.deps.signals.off('delete', this.onDelete);
+    this.deps.signals.off('controls', this.onControls);
+    this.split.stop();
     this.unwatch?.();
     this.state = 'stopped';
     this.deps.onStopped(this);
@@ -191,7 +204,10 @@ export class Worker {
   /** Another process added or retried jobs (or, on SQLite, committed anything): look for work now. */
   private readonly onFeed = (events: FeedEvent[]): void => {
     for (const event of events) {
-      if (event.type === 'external') this.onRunnable(this.deps.clock.now());
+      if (event.type === 'external') {
+        this.split.changedElsewhere();
+        this.onRunnable(this.deps.clock.now());
+      }
       else if ((event.type === 'added' || event.type === 'retrying') && event.names.some((n) => this.config.names.includes(n))) {
         const runAt = event.runAt ?? this.deps.clock.now();
         // This process's own adds were announced locally (or handed over): their echo is no news.
@@ -200,6 +216,11 @@ export class Worker {
         else this.onRunnable(runAt);
       }
     }
+  };
+
+  /** This process paused, resumed or limited a name: the row as written applies at once. */
+  private readonly onControls = (control: NameControl): void => {
+    if (this.state === 'running') this.split.apply(control);
   };
 
   private readonly onCancel = (id: string): void => {

@@ -116,6 +116,22 @@ export function cliSuite(label: string, open: () => Promise<CliTestTarget>, { st
         assert.deepEqual((await spoolJson<{ counts: JobCounts }>(target, ['stats'])).counts, { pending: 0, running: 0, completed: 0, failed: 0, cancelled: 0 });
       }));
 
+    test('pause, resume and limits per name: set, shown, cleared; a bad rate exits 2 saying what to fix', () =>
+      withTarget(async ({ target }) => {
+        type Flow = { name: string; paused: boolean; limits: unknown };
+        assert.deepEqual(await spoolJson<Flow>(target, ['pause', 'scan', '--json']), { name: 'scan', paused: true, limits: null });
+        const set = await spoolJson<Flow>(target, ['limits', 'scan', '--concurrency', '2', '--per-key-rate', '1/5s', '--json']);
+        assert.deepEqual(set.limits, { concurrency: 2, perKeyRate: { max: 1, intervalMs: 5_000 } });
+        assert.equal(set.paused, true);
+        assert.deepEqual(await spoolJson<Flow>(target, ['resume', 'scan', '--json']), { name: 'scan', paused: false, limits: set.limits });
+        const shown = await spool(target, ['limits', 'scan']);
+        assert.equal(shown.stdout, 'scan: concurrency 2, per-key rate 1/5000ms\n');
+        assert.equal((await spoolJson<Flow>(target, ['limits', 'scan', '--clear', '--json'])).limits, null);
+        const bad = await spool(target, ['limits', 'scan', '--rate', '10']);
+        assert.equal(bad.code, 2);
+        assert.match(bad.stderr, /must be max\/interval, e\.g\. 10\/1s/);
+      }));
+
     test('ls pages newest first with a cursor, filters by status and name, and prints an aligned table', () =>
       withTarget(async ({ target }) => {
         for (const name of ['a', 'b', 'a', 'b', 'a']) assert.equal((await spool(target, ['add', name])).code, 0);

@@ -80,7 +80,7 @@ export function serverApi(kind: string, factory: ServerQueueFactory): void {
       const stats = await call('GET', '/api/stats');
       assert.deepEqual(stats.json, { counts: { pending: 1, running: 0, completed: 0, failed: 0, cancelled: 0 }, byName: { mail: { pending: 1, running: 0, completed: 0, failed: 0, cancelled: 0 } } });
       const names = await call('GET', '/api/names');
-      assert.deepEqual(names.json, { names: [{ name: 'mail', counts: { pending: 1, running: 0, completed: 0, failed: 0, cancelled: 0 }, lastClaimedAt: null, paused: null, limits: null }] });
+      assert.deepEqual(names.json, { names: [{ name: 'mail', counts: { pending: 1, running: 0, completed: 0, failed: 0, cancelled: 0 }, lastClaimedAt: null, paused: false, limits: null }] });
       const throughput = await call('GET', '/api/stats/throughput?minutes=5&name=mail');
       assert.equal((throughput.json.minutes as unknown[]).length, 5);
 
@@ -117,6 +117,21 @@ export function serverApi(kind: string, factory: ServerQueueFactory): void {
         if (!has) assertError(r, 501, 'NOT_IMPLEMENTED', [/GET \/api\/features/]);
         else assert.notEqual(r.status, 501, `${method} ${path}`);
       }
+    });
+
+    it('pause, resume and limits per name over HTTP show in GET /api/names; bad limits are a 400 naming the field', async ({ call, queue }) => {
+      await queue.add('scan');
+      assert.equal((await call('POST', '/api/names/scan/pause')).status, 200);
+      const limits = { concurrency: 2, perKeyConcurrency: 1, rate: { max: 10, intervalMs: 1000 } };
+      assert.equal((await call('PUT', '/api/names/scan/limits', { body: limits })).status, 200);
+      let names = (await call('GET', '/api/names')).json.names as { name: string; paused: boolean; limits: unknown }[];
+      assert.deepEqual(names.map((n) => [n.name, n.paused, n.limits]), [['scan', true, limits]]);
+      assert.equal((await call('POST', '/api/names/scan/resume')).status, 200);
+      names = (await call('GET', '/api/names')).json.names as typeof names;
+      assert.equal(names[0]!.paused, false);
+      const bad = await call('PUT', '/api/names/scan/limits', { body: { concurrency: 0 } });
+      assert.equal(bad.status, 400);
+      assert.match(JSON.stringify(bad.json), /limits\.concurrency must be at least 1/);
     });
 
     it('data search, the count of a filter, and bulk actions over HTTP', async (ctx) => {

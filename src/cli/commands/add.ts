@@ -20,6 +20,7 @@ interface AddFlags extends DbFlags {
   delay?: number;
   attempts?: number;
   unique?: string;
+  concurrencyKey?: string;
   timeout?: number;
   file?: string;
   wait?: boolean;
@@ -41,6 +42,7 @@ export function addCommand(ctx: CommandContext): Command {
       .option('--delay <ms>', 'wait this long before it may run: 1500, 30s, 5m, 2h', duration(false))
       .option('--attempts <n>', 'attempts in all, the first included (default 3)', wholeNumber(1))
       .option('--unique <key>', 'at most one pending or running job with this key; adding another returns its id')
+      .option('--concurrency-key <key>', "the key the name's per-key limits count by (spool limits NAME --per-key-concurrency N)")
       .option('--timeout <ms>', 'an attempt running longer is aborted and fails: 60000, 1m', duration(false))
       .option('--wait', 'wait until the job finishes, whichever worker runs it; print its result; exit 1 if it fails or is cancelled')
       .option('--wait-timeout <ms>', 'with --wait: give up after this long (exit 1): 30s, 5m', duration(false))
@@ -59,6 +61,7 @@ export function addCommand(ctx: CommandContext): Command {
       ...(flags.delay !== undefined ? { delay: flags.delay } : {}),
       ...(flags.attempts !== undefined ? { maxAttempts: flags.attempts } : {}),
       ...(flags.unique !== undefined ? { uniqueKey: flags.unique } : {}),
+      ...(flags.concurrencyKey !== undefined ? { concurrencyKey: flags.concurrencyKey } : {}),
       ...(flags.timeout !== undefined ? { timeout: flags.timeout } : {}),
     };
     if (flags.file !== undefined) {

@@ -8,15 +8,14 @@ import { z } from 'zod';
 const name = (raw: string) => parseInput(jobNameSchema, raw, 'name');
 
 /**
- * /api/names: every job name with its counts and when a worker last claimed one (one statement over the
- * counters); pause, resume and limits per name (flow control, when the queue has it).
+ * /api/names: every job name with its counts, when a worker last claimed one, whether it is paused and its
+ * limits (two statements); pause, resume and limits per name (flow control).
  */
 export function nameRoutes(queue: Queue): Hono {
   const app = new Hono();
   app.get('/', async (c) => {
-    const names = await queue.names();
-    // paused and limits come from flow control (issue #8) once the queue reports them per name.
-    return c.json({ names: names.map((n) => ({ ...n, paused: null, limits: null })) });
+    // Counts and last claims (one statement over the counters) with pause and limits (one over the control rows).
+    return c.json({ names: await queue.names() });
   });
   app.post('/:name/pause', async (c) => {
     const n = name(param(c, 'name'));

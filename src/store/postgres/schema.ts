@@ -109,6 +109,33 @@ const MIGRATIONS: readonly ((S: string) => string)[] = [
            errors, trace_context, parent_id, on_failure, children_total, children_left
       FROM ${S}.jobs_done;
   `,
+  // Flow control (src/limits/): pause and limits per job name, with the name's rate state; per-key rate
+  // states; the key a live job's per-key limits count by. Keyed pending jobs get a partial index of their own
+  // (round-robin across keys) that unkeyed jobs never enter, so the plain claim writes nothing more.
+  (S) => `
+  ALTER TABLE ${S}.jobs_live ADD COLUMN concurrency_key text;
+  CREATE INDEX jobs_live_keyed ON ${S}.jobs_live (name, concurrency_key, priority DESC, run_at, id)
+    WHERE status = 'pending' AND concurrency_key IS NOT NULL;
+  CREATE TABLE ${S}.controls (
+    name                     text    PRIMARY KEY,
+    paused                   boolean NOT NULL DEFAULT false,
+    concurrency              integer,
+    per_key_concurrency      integer,
+    rate_max                 integer,
+    rate_interval_ms         integer,
+    per_key_rate_max         integer,
+    per_key_rate_interval_ms integer,
+    rate_state               text,
+    updated_at               float8  NOT NULL
+  );
+  CREATE TABLE ${S}.key_states (
+    name       text   NOT NULL,
+    key        text   NOT NULL,
+    rate_state text   NOT NULL,
+    at         float8 NOT NULL,
+    PRIMARY KEY (name, key)
+  );
+  `,
 ];
 
 /**

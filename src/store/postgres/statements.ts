@@ -210,6 +210,42 @@ export function buildStatements(schema: string, channel: string) {
   });
   const retryFlow = flowReopen({ L, D, prefix: 'flow', all: allColumns, source: 'SELECT id, parent_id FROM gone', retried: 'SELECT id FROM gone' });
 
+  // The claim; \`due\` selects the pending jobs to take (the plain claim: in claim order; the limit-aware one: chosen ids).
+  const claimText = (due: string) => `
+  WITH ${finishCtes(7)},
+  expired AS (
+    SELECT id FROM ${L}
+     WHERE status = 'running' AND lease_until < ${ts('$3')} AND name = ANY($5::text[])
+       AND id NOT IN (SELECT id FROM fin)
+     ORDER BY lease_until
+     LIMIT $6
+       FOR UPDATE SKIP LOCKED),
+  due AS (${due}),
+  claimed AS (
+    UPDATE ${L} j
+       SET status = 'running', attempts = j.attempts + 1, processing_by = $2,
+           lease_until = ${ts('$4')}, started_at = ${ts('$3')},
+           -- A lease-expired job taken back: its lost attempt goes into the history (SET sees the old row).
+           errors = CASE WHEN j.status = 'running'
+                         THEN ${appendError('j.errors', {
+                           attempt: 'j.attempts', at: '$3',
+                           message: `'lease expired: worker ' || coalesce(j.processing_by, '?') || ' stopped renewing it (it died, hung or lost the database)'`,
+                           stack: 'NULL::text', workerId: 'j.processing_by',
+                         })}
+                         ELSE j.errors END
+     WHERE j.id = ANY(ARRAY(SELECT id FROM expired UNION ALL SELECT id FROM due))
+    RETURNING ${CLAIMED_COLUMNS.map((c) => `j.${c}`).join(', ')}),
+  ev AS (
+    SELECT 'started'::text AS type, id, name, run_at FROM claimed
+    UNION ALL ${finishEvents}),${notify},${countedCte(C, [
+    ...finishDeltas,
+    moves('claimed', "'pending'", "'running'", 'id IN (SELECT id FROM due)'),
+    claimedAt('claimed', '$3'),
+  ])}
+  SELECT false AS fin, ${selectList('c', CLAIMED_COLUMNS)} FROM claimed c WHERE ${GATE}
+  UNION ALL
+  SELECT true, f.id, f.status, ${CLAIMED_COLUMNS.slice(2).map(() => 'NULL').join(', ')} FROM finished f`;
+
   return {
     // $1 jobs [{i, name, data (JSON), priority, run_at, max_attempts, backoff?, timeout_ms?, unique_key?, claimed_by?,
     // lease_until?}], $2 now.
@@ -221,17 +257,18 @@ export function buildStatements(schema: string, channel: string) {
   WITH input AS (
     SELECT * FROM json_to_recordset($1::json)
       AS j(i integer, name text, data json, priority integer, run_at float8, max_attempts integer,
-           backoff json, timeout_ms integer, unique_key text, claimed_by text, lease_until float8, trace_context json)),
+           backoff json, timeout_ms integer, unique_key text, claimed_by text, lease_until float8, trace_context json,
+           concurrency_key text)),
   inserted AS (
     INSERT INTO ${L} (name, data, priority, run_at, max_attempts, backoff, timeout_ms, unique_key, created_at,
-                      status, attempts, processing_by, lease_until, started_at, trace_context)
+                      status, attempts, processing_by, lease_until, started_at, trace_context, concurrency_key)
     -- Data JSON null comes out of the recordset as SQL NULL: store it as the JSON null it was.
     SELECT name, coalesce(data, 'null'::json), priority, to_timestamp(run_at / 1000), max_attempts, backoff, timeout_ms,
            unique_key, ${ts('$2')},
            -- A job handed straight to an idle worker of the enqueuing process is inserted claimed.
            CASE WHEN claimed_by IS NULL THEN 'pending' ELSE 'running' END, CASE WHEN claimed_by IS NULL THEN 0 ELSE 1 END,
            claimed_by, to_timestamp(lease_until / 1000), CASE WHEN claimed_by IS NOT NULL THEN ${ts('$2')} END,
-           trace_context::json
+           trace_context::json, concurrency_key
       FROM input ORDER BY i
     ON CONFLICT DO NOTHING
     RETURNING id, name, run_at, unique_key, status),
@@ -306,48 +343,18 @@ export function buildStatements(schema: string, channel: string) {
     // `id IN (SELECT …)`, an analysed 20,000-row table got a hash semi-join over a sequential scan of it.
     // Rows: fin = false for each claimed job (all columns), fin = true with the id of each outcome applied and,
     // in the `name` column, the job's new status (a retry or release may have ended it cancelled).
-    claim: {
-      name: name('claim'),
-      text: `
-  WITH ${finishCtes(7)},
-  expired AS (
-    SELECT id FROM ${L}
-     WHERE status = 'running' AND lease_until < ${ts('$3')} AND name = ANY($5::text[])
-       AND id NOT IN (SELECT id FROM fin)
-     ORDER BY lease_until
-     LIMIT $6
-       FOR UPDATE SKIP LOCKED),
-  due AS (
+    claim: { name: name('claim'), text: claimText(`
     SELECT id FROM ${L}
      WHERE status = 'pending' AND run_at <= ${ts('$3')} AND name = ANY($5::text[])
      ORDER BY priority DESC, run_at, id
      LIMIT greatest($6 - (SELECT count(*) FROM expired), 0)
-       FOR UPDATE SKIP LOCKED),
-  claimed AS (
-    UPDATE ${L} j
-       SET status = 'running', attempts = j.attempts + 1, processing_by = $2,
-           lease_until = ${ts('$4')}, started_at = ${ts('$3')},
-           -- A lease-expired job taken back: its lost attempt goes into the history (SET sees the old row).
-           errors = CASE WHEN j.status = 'running'
-                         THEN ${appendError('j.errors', {
-                           attempt: 'j.attempts', at: '$3',
-                           message: `'lease expired: worker ' || coalesce(j.processing_by, '?') || ' stopped renewing it (it died, hung or lost the database)'`,
-                           stack: 'NULL::text', workerId: 'j.processing_by',
-                         })}
-                         ELSE j.errors END
-     WHERE j.id = ANY(ARRAY(SELECT id FROM expired UNION ALL SELECT id FROM due))
-    RETURNING ${CLAIMED_COLUMNS.map((c) => `j.${c}`).join(', ')}),
-  ev AS (
-    SELECT 'started'::text AS type, id, name, run_at FROM claimed
-    UNION ALL ${finishEvents}),${notify},${countedCte(C, [
-    ...finishDeltas,
-    moves('claimed', "'pending'", "'running'", 'id IN (SELECT id FROM due)'),
-    claimedAt('claimed', '$3'),
-  ])}
-  SELECT false AS fin, ${selectList('c', CLAIMED_COLUMNS)} FROM claimed c WHERE ${GATE}
-  UNION ALL
-  SELECT true, f.id, f.status, ${CLAIMED_COLUMNS.slice(2).map(() => 'NULL').join(', ')} FROM finished f`,
-    },
+       FOR UPDATE SKIP LOCKED`) },
+
+    // The limit-aware claim's last step (limited-claim.ts): lease-expired jobs of $5, then the pending jobs
+    // its plan chose ($10), still pending. Run inside the transaction that holds the names' control rows.
+    claimChosen: { name: name('claim-chosen'), text: claimText(`
+    SELECT id FROM ${L} WHERE id = ANY($10::bigint[]) AND status = 'pending'
+       FOR UPDATE SKIP LOCKED`) },
 
     // $1 outcomes (JSON, all but completions), $2 workerId, $3 now, $4-$6 completions. Returns the ids applied
     // with their new status.

@@ -98,6 +98,35 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE spool_jobs ADD COLUMN children_left INTEGER;
   CREATE INDEX spool_jobs_parent ON spool_jobs (parent_id, status) WHERE parent_id IS NOT NULL;
   `,
+  // Flow control (src/limits/): pause and limits per job name, the state of rate limits per name and per
+  // concurrency key, and the key a job's per-key limits count by. Keyed pending jobs get a partial index of
+  // their own (round-robin across keys), which unkeyed jobs never enter: the plain claim writes nothing more.
+  `
+  ALTER TABLE spool_jobs ADD COLUMN concurrency_key TEXT;
+  CREATE INDEX spool_jobs_keyed ON spool_jobs (name, concurrency_key, priority DESC, run_at, id)
+    WHERE status = 'pending' AND concurrency_key IS NOT NULL;
+
+  CREATE TABLE spool_controls (
+    name                     TEXT    PRIMARY KEY,
+    paused                   INTEGER NOT NULL DEFAULT 0,
+    concurrency              INTEGER,
+    per_key_concurrency      INTEGER,
+    rate_max                 INTEGER,
+    rate_interval_ms         INTEGER,
+    per_key_rate_max         INTEGER,
+    per_key_rate_interval_ms INTEGER,
+    rate_state               TEXT,
+    updated_at               INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE spool_key_states (
+    name       TEXT    NOT NULL,
+    key        TEXT    NOT NULL,
+    rate_state TEXT    NOT NULL,
+    at         INTEGER NOT NULL,
+    PRIMARY KEY (name, key)
+  ) STRICT, WITHOUT ROWID;
+  `,
 ];
 
 /** How many migrations this version of Spool knows. */

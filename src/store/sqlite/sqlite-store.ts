@@ -18,6 +18,8 @@ import { SqliteFlows } from './flows.ts';
 import { Journal } from './journal.ts';
 import { JournalFeed } from './journal-feed.ts';
 import { type ClaimedRow, claimedRowToJob, type JobRow, rowToJob } from './rows.ts';
+import type { NameControl } from '../../limits/limits.ts';
+import { claimLimited, type ControlRow, controlFromRow, controlParams, type LimitStatements, prepareLimitStatements } from './limited-claim.ts';
 import { migrate } from './schema.ts';
 import * as SQL from './statements.ts';
 import { CLAIMED_COLUMNS } from './statements.ts';
@@ -64,6 +66,7 @@ export class SqliteStore implements Store {
   private readonly counter = new StatementCounter();
   private readonly stmt: ReturnType<typeof prepareAll>;
   private readonly flows: SqliteFlows;
+  private readonly limitStmt: LimitStatements;
   private readonly feed: DataVersionFeed;
   private readonly jobFeed: JournalFeed;
   private readonly tx: <T>(work: () => T) => T;
@@ -95,6 +98,7 @@ export class SqliteStore implements Store {
     this.diskFull = new DiskFullRecovery(this.db, options.path);
     this.stmt = prepareAll(this.db);
     this.flows = new SqliteFlows(this.db);
+    this.limitStmt = prepareLimitStatements(this.db);
     this.feed = new DataVersionFeed(this.db);
     this.jobFeed = new JournalFeed(
       this.db,
@@ -188,23 +192,45 @@ export class SqliteStore implements Store {
   async claim(p: ClaimParams): Promise<ClaimResult> {
     const finishing = p.finish !== undefined && p.finish.length > 0;
     if (p.limit <= 0 && !finishing) return { jobs: [], finished: [], cancelled: [] };
-    const { jobs, finished, cancelled, parentsReady } = this.write('claim', 'claim jobs', p.now, (journal) => {
+    const { jobs, finished, cancelled, parentsReady, retryAt } = this.write('claim', 'claim jobs', p.now, (journal) => {
       const done = p.finish ? this.runFinish(p.workerId, p.now, p.finish, journal) : { finished: [], cancelled: [], statements: 0, parentsReady: 0 };
-      if (p.limit <= 0) return { value: { jobs: [] as Job[], finished: done.finished, cancelled: done.cancelled, parentsReady: done.parentsReady }, statements: done.statements };
+      if (p.limit <= 0) return { value: { jobs: [] as Job[], finished: done.finished, cancelled: done.cancelled, parentsReady: done.parentsReady, retryAt: undefined as number | undefined }, statements: done.statements };
       const claim = { workerId: p.workerId, now: p.now, leaseUntil: p.now + p.leaseMs };
-      const rows = this.stmt.claim.all({ ...claim, names: JSON.stringify(p.names), limit: p.limit }) as ClaimedRow[];
+      let rows: ClaimedRow[] = [];
+      let statements = done.statements;
+      let retryAt: number | undefined;
+      if (p.limited !== undefined && p.limited.length > 0) {
+        const limited = claimLimited(this.limitStmt, p.limited, p.limit, claim);
+        rows = limited.rows;
+        statements += limited.statements;
+        if (limited.retryAt !== null) retryAt = limited.retryAt;
+      }
+      if (p.limited === undefined || (p.names.length > 0 && rows.length < p.limit)) {
+        rows = rows.concat(this.stmt.claim.all({ ...claim, names: JSON.stringify(p.names), limit: p.limit - rows.length }) as ClaimedRow[]);
+        statements++;
+      }
       for (const row of rows) {
         const name = row[1] as string;
         journal.note('started', row[0] as number);
         journal.move(name, JOB_STATUSES[row[PREV_STATUS] as number]!, 'running');
         journal.claim(name);
       }
-      return {
-        value: { jobs: rows.map((row) => claimedRowToJob(row, claim)), finished: done.finished, cancelled: done.cancelled, parentsReady: done.parentsReady },
-        statements: done.statements + 1,
-      };
+      const value = { jobs: rows.map((row) => claimedRowToJob(row, claim)), finished: done.finished, cancelled: done.cancelled, parentsReady: done.parentsReady, retryAt };
+      return { value, statements };
     });
-    return { jobs: jobs.sort(claimOrder), finished, cancelled, ...(parentsReady > 0 ? { parentsReady } : {}) };
+    return { jobs: jobs.sort(claimOrder), finished, cancelled, ...(parentsReady > 0 ? { parentsReady } : {}), ...(retryAt !== undefined ? { retryAt } : {}) };
+  }
+
+  async controls(): Promise<NameControl[]> {
+    const rows = this.run('controls', 1, 'read flow control', () => this.limitStmt.controls.all() as ControlRow[], false);
+    return rows.map(controlFromRow);
+  }
+
+  async setControl(p: { name: string; paused?: boolean; limits?: Omit<NameControl, 'name' | 'paused'>; now: number }): Promise<NameControl> {
+    const row = this.run('controls', 1, `write the flow control of ${p.name}`, () =>
+      this.limitStmt.upsertControl.get(controlParams(p)) as ControlRow,
+    );
+    return controlFromRow(row);
   }
 
   async setProgress(p: { updates: { id: string; json: string }[] }): Promise<string[]> {
@@ -607,6 +633,7 @@ function toInsertable(job: NewJob) {
     claimedBy: job.claimedBy?.workerId ?? null,
     leaseUntil: job.claimedBy?.leaseUntil ?? null,
     traceContext: job.traceContext ?? null,
+    concurrencyKey: job.concurrencyKey ?? null,
   };
 }
 

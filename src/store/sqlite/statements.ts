@@ -31,14 +31,14 @@ const appendError = (entry: string, errors = 'errors') =>
 
 export const INSERT_JOBS = `
   INSERT INTO spool_jobs (name, data, priority, run_at, max_attempts, backoff, timeout_ms, unique_key, created_at,
-                          status, attempts, processing_by, lease_until, started_at, trace_context)
+                          status, attempts, processing_by, lease_until, started_at, trace_context, concurrency_key)
   SELECT json_extract(value, '$.name'), json_extract(value, '$.data'), json_extract(value, '$.priority'),
          json_extract(value, '$.runAt'), json_extract(value, '$.maxAttempts'), json_extract(value, '$.backoff'),
          json_extract(value, '$.timeout'), json_extract(value, '$.uniqueKey'), @now,
          -- A job handed straight to an idle worker of this process is inserted claimed.
          iif(value ->> '$.claimedBy' IS NULL, 'pending', 'running'), iif(value ->> '$.claimedBy' IS NULL, 0, 1),
          value ->> '$.claimedBy', value ->> '$.leaseUntil', iif(value ->> '$.claimedBy' IS NULL, NULL, @now),
-         value ->> '$.traceContext'
+         value ->> '$.traceContext', value ->> '$.concurrencyKey'
     FROM json_each(@jobs)
    WHERE true
    ORDER BY key
@@ -61,7 +61,7 @@ export const CLAIMED_COLUMNS = [
 // Lease-expired jobs first (they have waited longest), then due pending jobs in priority order. Expired
 // leases are found among the running rows through the status index: the running set is small (the slots
 // of live workers), and a lease index of its own cost two more index writes per job.
-export const CLAIM_JOBS = `
+const claimJobs = (due: string) => `
   UPDATE spool_jobs
      SET status = 'running', attempts = attempts + 1, processing_by = @workerId,
          lease_until = @leaseUntil, started_at = @now, prev_status = ${STATUS_CODE_SQL},
@@ -75,13 +75,20 @@ export const CLAIM_JOBS = `
         LIMIT @limit)
      UNION ALL
      SELECT id FROM (
+${due})
+     LIMIT @limit)
+  RETURNING ${CLAIMED_COLUMNS.join(', ')}`;
+
+export const CLAIM_JOBS = claimJobs(`
        SELECT id FROM spool_jobs INDEXED BY spool_jobs_runnable
         WHERE status = 'pending' AND run_at <= @now
           AND name IN (SELECT value FROM json_each(@names))
         ORDER BY priority DESC, run_at, id
-        LIMIT @limit)
-     LIMIT @limit)
-  RETURNING ${CLAIMED_COLUMNS.join(', ')}`;
+        LIMIT @limit`);
+
+/** The limit-aware claim's last step: lease-expired jobs of @names, then the pending jobs the plan chose (@ids). */
+export const CLAIM_CHOSEN = claimJobs(`
+       SELECT value AS id FROM json_each(@ids)`);
 
 // One row per running job: [id, progress JSON or null]. Extends the lease, writes progress that changed,
 // and returns what the worker must learn (cancel requests). Rows not returned were lost.
