@@ -121,13 +121,34 @@ test('the overview shows counts by status and name, live', async () => {
   const warning = page.getByRole('alert');
   await warning.getByRole('link', { name: 'nobody-runs-this' }).waitFor({ timeout: 10_000 });
   assert.doesNotMatch((await warning.textContent())!, /overview-a/);
-  // This build has no flow control or schedules (GET /api/features says so): no buttons that would answer 501.
-  assert.equal(await page.getByRole('button', { name: /Pause|Resume|Limits/ }).count(), 0);
-  assert.equal(await page.getByRole('link', { name: 'Schedules' }).count(), 0);
   const pendingBefore = Number((await page.locator('[data-count=pending]').textContent())!.replace(/\D/g, ''));
   await queue.add('overview-a', { n: 3 });
   // Pushed: the counts change with no reload and no polling (the hub sends counts at most once a second).
   await waitFor(async () => Number((await page.locator('[data-count=pending]').textContent())!.replace(/\D/g, '')) === pendingBefore + 1, 'the pushed count', 10_000);
+  await page.close();
+});
+
+test('pause, resume and limits of a name from the overview: confirmed, written for every worker, shown live', async () => {
+  await queue.add('pausable', { n: 1 }, { delay: 3_600_000 });
+  const page = await open('/');
+  await live(page);
+  const row = page.locator('tr', { has: page.getByRole('link', { name: 'pausable', exact: true }) });
+  await row.getByRole('button', { name: 'Pause' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Pause' }).click();
+  const control = async () => (await queue.names()).find((n) => n.name === 'pausable');
+  await waitFor(async () => (await control())?.paused === true, 'the name to be paused', 10_000);
+  await row.getByText('paused').waitFor();
+  await row.getByRole('button', { name: 'Resume' }).click();
+  await waitFor(async () => (await control())?.paused === false, 'the name to be resumed', 10_000);
+  await row.getByRole('button', { name: /Limits/ }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByRole('textbox').fill('{"concurrency": 0}');
+  await dialog.getByRole('button', { name: 'Save limits' }).click();
+  await dialog.locator('.error').waitFor(); // the server says what to fix; nothing is written
+  assert.equal((await control())?.limits?.concurrency, undefined);
+  await dialog.getByRole('textbox').fill('{"concurrency": 2}');
+  await dialog.getByRole('button', { name: 'Save limits' }).click();
+  await waitFor(async () => (await control())?.limits?.concurrency === 2, 'the limit to be saved', 10_000);
   await page.close();
 });
 
