@@ -57,6 +57,8 @@ export class ClaimLoop {
   private failures = 0;
   private retryAt = 0;
   private gaveUp = false;
+  /** The due time a wake-up is set for by learnNextDue (one at a time, the earliest). */
+  private dueTimerAt = Number.POSITIVE_INFINITY;
 
   constructor(
     private readonly store: Store,
@@ -151,12 +153,37 @@ export class ClaimLoop {
       this.batcher.written(outcomes, written);
       this.held.buffer.push(...jobs);
       this.runner.startBuffered();
+      if (this.drained && this.deps.isRunning()) await this.learnNextDue();
     } catch (error) {
       this.storeFailed(error, outcomes, 'claim or finish jobs');
     } finally {
       this.claimInFlight = undefined;
       this.waker.nudge();
     }
+  }
+
+  /**
+   * After a short claim: one indexed read of when the next pending job of this worker's names comes due (a
+   * delayed job, or a retry, added by any process), and a wake-up set for then when that is sooner than the
+   * next poll. So a delayed job starts on time on an idle worker, not up to pollMs late. It runs while the claim
+   * still counts as in flight, so the worker is not idle (no handoff is offered) until it is done.
+   */
+  private async learnNextDue(): Promise<void> {
+    const { config, clock } = this.deps;
+    let at: number | null;
+    try {
+      at = await this.store.nextDueAt({ names: config.names, now: clock.now() });
+    } catch {
+      return; // The poll still finds the job; a failing store is reported by the claims.
+    }
+    if (at === null) return;
+    const ms = at - clock.now();
+    if (ms > config.settings.pollMs || at >= this.dueTimerAt) return;
+    this.dueTimerAt = at;
+    this.waker.after(ms, () => {
+      if (this.dueTimerAt === at) this.dueTimerAt = Number.POSITIVE_INFINITY;
+      this.lookForWork();
+    });
   }
 
   /** One round trip: write `outcomes`. */

@@ -5,6 +5,8 @@ import type { QueueEvents } from '../events.ts';
 import type { Job } from '../job.ts';
 import type { Logger } from '../logger.ts';
 import type { FeedEvent, Store } from '../store/store.ts';
+import { type RetentionPolicy, RetentionRunner } from '../retention.ts';
+import { ScheduleFirer } from '../schedules/firer.ts';
 import { AttemptAbort } from './attempt.ts';
 import { ClaimLoop } from './claim-loop.ts';
 import { HeldJobs } from './held-jobs.ts';
@@ -26,6 +28,8 @@ export interface WorkerDeps {
   /** Jobs this process added: their 'added' events on the change feed are echoes, already announced. */
   localAdds: LocalAdds;
   maxPayloadBytes: number;
+  /** openQueue({ retention }): what this worker deletes periodically (none: nothing). */
+  retention?: RetentionPolicy;
   onStopped: (worker: Worker) => void;
 }
 
@@ -49,6 +53,8 @@ export class Worker {
   private readonly runner: JobRunner;
   private readonly loop: ClaimLoop;
   private readonly ticker: Ticker;
+  private readonly firer: ScheduleFirer;
+  private readonly retention: RetentionRunner | undefined;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private loopDone: Promise<void> = Promise.resolve();
   private stopping: Promise<void> | undefined;
@@ -71,6 +77,10 @@ export class Worker {
       config: this.config, clock, logger, events, stats: this.counters, maxPayloadBytes: deps.maxPayloadBytes, batcher: this.batcher, isRunning, nudge,
     });
     this.loop = new ClaimLoop(store, this.held, this.batcher, this.runner, this.waker, { config: this.config, clock, logger, stats: this.counters, health, isRunning });
+    this.firer = new ScheduleFirer({
+      store, names: this.config.names, clock, logger, health, pollMs: this.config.settings.pollMs, onFired: (runAt) => this.onRunnable(runAt),
+    });
+    if (deps.retention) this.retention = new RetentionRunner(store, deps.retention, { clock, health });
     this.ticker = new Ticker(store, this.held, {
       workerId: this.id, leaseMs: this.config.settings.leaseMs, clock, logger, stats: this.counters, health, onCancel: this.onCancel, onLost: this.onDelete,
     });
@@ -83,6 +93,9 @@ export class Worker {
     this.deps.signals.on('runnable', this.onRunnable);
     this.deps.signals.on('cancel', this.onCancel);
     this.deps.signals.on('delete', this.onDelete);
+    this.deps.signals.on('schedules', this.onSchedules);
+    this.firer.start();
+    this.retention?.start();
     // Only additions and retries are reasons to claim; the rest of the feed (started, completed… of every
     // batch of every worker) is not even parsed for a worker.
     this.unwatch = this.store.watch(this.onFeed, ['added', 'retrying']);
@@ -155,11 +168,13 @@ export class Worker {
     // The loop ends once every attempt has settled and its outcome is written; the ticker keeps the leases
     // of handlers still running (those that ignore their signal) until then.
     await this.loopDone;
+    await Promise.all([this.firer.stop(), this.retention?.stop()]);
     this.ticker.stop();
     this.waker.clear();
     this.deps.signals.off('runnable', this.onRunnable);
     this.deps.signals.off('cancel', this.onCancel);
     this.deps.signals.off('delete', this.onDelete);
+    this.deps.signals.off('schedules', this.onSchedules);
     this.unwatch?.();
     this.state = 'stopped';
     this.deps.onStopped(this);
@@ -196,6 +211,11 @@ export class Worker {
         else this.onRunnable(runAt);
       }
     }
+  };
+
+  /** A schedule was declared, changed or resumed in this process: read the schedules again now. */
+  private readonly onSchedules = (): void => {
+    if (this.state === 'running') this.firer.poke();
   };
 
   private readonly onCancel = (id: string): void => {
