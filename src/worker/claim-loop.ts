@@ -153,7 +153,8 @@ export class ClaimLoop {
       this.batcher.written(outcomes, written);
       this.held.buffer.push(...jobs);
       this.runner.startBuffered();
-      if (this.drained && this.deps.isRunning()) await this.learnNextDue();
+      // Only after an empty claim: the idle worker's one read, not one more per short batch of a drain.
+      if (this.drained && jobs.length === 0 && this.deps.isRunning()) await this.learnNextDue();
     } catch (error) {
       this.storeFailed(error, outcomes, 'claim or finish jobs');
     } finally {

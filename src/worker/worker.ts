@@ -19,6 +19,13 @@ import { Waker } from './waker.ts';
 import { type Handlers, resolveWorkerConfig, type WorkerConfig, type WorkerOptions } from './worker-options.ts';
 import { newWorkerStats, type WorkerStats } from './worker-stats.ts';
 
+/**
+ * Least time between two reads of the schedules when none is due sooner. A worker sleeps until the next due
+ * fire it knows of (punctual); this read only discovers schedules declared or resumed by other processes
+ * (this process's own wake the firer at once). A poll of 20 ms would read them 50 times a second for nothing.
+ */
+const SCHEDULE_POLL_MIN_MS = 1_000;
+
 /** What the queue hands its workers. */
 export interface WorkerDeps {
   clock: Clock;
@@ -78,7 +85,7 @@ export class Worker {
     });
     this.loop = new ClaimLoop(store, this.held, this.batcher, this.runner, this.waker, { config: this.config, clock, logger, stats: this.counters, health, isRunning });
     this.firer = new ScheduleFirer({
-      store, names: this.config.names, clock, logger, health, pollMs: this.config.settings.pollMs, onFired: (runAt) => this.onRunnable(runAt),
+      store, names: this.config.names, clock, logger, health, pollMs: Math.max(this.config.settings.pollMs, SCHEDULE_POLL_MIN_MS), onFired: (runAt) => this.onRunnable(runAt),
     });
     if (deps.retention) this.retention = new RetentionRunner(store, deps.retention, { clock, health });
     this.ticker = new Ticker(store, this.held, {

@@ -51,11 +51,12 @@ export const DUE_SCHEDULES = `
 
 /** The watermark's compare-and-set, for a batch of schedules at once. */
 export const FIRE_SCHEDULES = `
-  UPDATE spool_schedules AS s
-     SET fired_through = f.value ->> 'to', last_run_at = coalesce(f.value ->> 'last', s.last_run_at), next_run_at = f.value ->> 'next'
+  UPDATE spool_schedules
+     SET fired_through = f.value ->> 'to', last_run_at = coalesce(f.value ->> 'last', last_run_at), next_run_at = f.value ->> 'next'
     FROM json_each(@fires) AS f
-   WHERE s.key = f.value ->> 'key' AND s.revision = f.value ->> 'revision' AND s.fired_through = f.value ->> 'from' AND s.paused = 0
-  RETURNING s.key`;
+   WHERE spool_schedules.key = f.value ->> 'key' AND revision = f.value ->> 'revision'
+     AND fired_through = f.value ->> 'from' AND paused = 0
+  RETURNING spool_schedules.key`;
 
 /** When the next pending job of these names comes due (the partial index on (name, run_at), one probe per name). */
 export const NEXT_DUE = `
