@@ -1,7 +1,7 @@
 import type { NewJob, ScheduleFire, ScheduleRow } from '../store/store.ts';
 import { DEFAULT_BACKOFF } from '../backoff.ts';
 import type { BackoffOptions } from '../job.ts';
-import { FireTimes, MAX_CATCH_UP, MISSED_AFTER_MS, type ScheduleSpec } from './spec.ts';
+import { FireTimes, MAX_CATCH_UP, MAX_FIRES_PER_PASS, MISSED_AFTER_MS, type ScheduleSpec } from './spec.ts';
 
 /** The spec of a stored schedule. */
 export function specOf(row: Pick<ScheduleRow, 'cron' | 'tz' | 'every'>): ScheduleSpec {
@@ -14,30 +14,28 @@ export function fireKey(key: string, fireAt: number): string {
 }
 
 /**
- * What one process would write for a due schedule at `now`: the fire times in (firedThrough, now] it runs
- * under the missed policy, and the new watermark (the newest fire time ≤ now, whether run or dropped).
- * Fires younger than MISSED_AFTER_MS are on time and always run; older ones were missed:
- * skip drops them, latest runs the newest of them once (when no on-time fire runs), all runs the newest
- * MAX_CATCH_UP of them. Null when there is nothing to write.
+ * What one process would write for a due schedule at `now`, and the new watermark. Fire times in
+ * (firedThrough, now] younger than MISSED_AFTER_MS are on time and always run (at most MAX_FIRES_PER_PASS per
+ * pass, oldest first; the watermark then stops at the last one and the rest follow in the next pass). Older
+ * ones were missed (no process ran at their time): skip drops them; latest runs the newest of them once, unless
+ * an on-time fire runs anyway; all runs the newest MAX_CATCH_UP of them. Null when there is nothing to write.
  */
 export function planFire(row: ScheduleRow, now: number): { fire: ScheduleFire; dropped: number } | null {
   const times = new FireTimes(specOf(row), row.anchorAt);
-  const fires = times.between(row.firedThrough, now, row.missed === 'all' ? MAX_CATCH_UP : MAX_CATCH_UP + 1);
-  if (fires.length === 0) {
+  const cut = now - MISSED_AFTER_MS;
+  const missed = row.firedThrough < cut ? times.between(row.firedThrough, cut, row.missed === 'all' ? MAX_CATCH_UP : 1) : [];
+  const onTime = times.first(Math.max(row.firedThrough, cut), now, MAX_FIRES_PER_PASS);
+  const capped = onTime.length === MAX_FIRES_PER_PASS;
+  const newest = onTime.length > 0 ? onTime[onTime.length - 1]! : missed[missed.length - 1];
+  if (newest === undefined) {
     // Due by next_run_at yet nothing to fire (a hint written from another clock): only move next_run_at on.
     const next = times.nextAfter(Math.max(now, row.firedThrough));
     if (row.nextRunAt === next) return null;
     const fire = { key: row.key, revision: row.revision, firedThrough: row.firedThrough, newFiredThrough: row.firedThrough, lastRunAt: null, nextRunAt: next, jobs: [] };
     return { fire, dropped: 0 };
   }
-  const newest = fires[fires.length - 1]!;
-  const onTime = fires.filter((t) => t > now - MISSED_AFTER_MS);
-  let run: number[];
-  if (row.missed === 'all') run = fires;
-  else if (onTime.length > 0 || row.missed === 'skip') run = onTime;
-  else run = [newest];
-  // How many fires were dropped is known exactly only for the walked window; enough for a log line.
-  const dropped = row.missed === 'all' ? 0 : fires.length - run.length;
+  const late = row.missed === 'skip' || (row.missed === 'latest' && onTime.length > 0) ? [] : missed;
+  const run = [...late, ...onTime];
   const options = JSON.parse(row.optionsJson) as { priority?: number; maxAttempts?: number; backoff?: BackoffOptions; timeout?: number };
   const jobs: NewJob[] = run.map((fireAt) => ({
     name: row.name,
@@ -56,9 +54,10 @@ export function planFire(row: ScheduleRow, now: number): { fire: ScheduleFire; d
       firedThrough: row.firedThrough,
       newFiredThrough: newest,
       lastRunAt: run.length > 0 ? run[run.length - 1]! : null,
-      nextRunAt: times.nextAfter(Math.max(now, newest)),
+      nextRunAt: times.nextAfter(capped ? newest : Math.max(now, newest)),
       jobs,
     },
-    dropped,
+    // Of the walked window only (a year down is not counted fire by fire): enough for a log line.
+    dropped: missed.length - (late.length > 0 ? late.length : 0),
   };
 }

@@ -83,7 +83,9 @@ export class ScheduleFirer {
   private async pass(): Promise<number> {
     const { store, names, clock, pollMs } = this.deps;
     const now = clock.now();
-    const { due, nextAt } = await store.schedulesDue({ names, now, limit: DUE_BATCH });
+    const read = await store.schedulesDue({ names, now, limit: DUE_BATCH });
+    const { due } = read;
+    let nextAt = read.nextAt;
     if (due.length > 0) {
       const plans = due.map((row) => planFire(row, now)).filter((p) => p !== null);
       if (plans.length > 0) {
@@ -91,11 +93,18 @@ export class ScheduleFirer {
         const won = new Set(fired);
         let earliest = Number.POSITIVE_INFINITY;
         for (const { fire, dropped } of plans) {
-          if (!won.has(fire.key)) continue;
+          // Lost the compare-and-set: another process fired it; its next time is read on the next pass.
+          if (!won.has(fire.key)) {
+            nextAt = Math.min(nextAt ?? Number.POSITIVE_INFINITY, now + 10);
+            continue;
+          }
+          if (fire.nextRunAt !== null) nextAt = Math.min(nextAt ?? Number.POSITIVE_INFINITY, fire.nextRunAt);
           for (const job of fire.jobs) earliest = Math.min(earliest, job.runAt);
           if (dropped > 0) this.deps.logger.warn(`schedule ${fire.key}: ${dropped} missed fire(s) not run (missed policy)`, { key: fire.key });
         }
         if (jobIds.length > 0) this.deps.onFired(earliest);
+        // A schedule with more on-time fires than one pass adds is still due: go on at once.
+        if (plans.some(({ fire }) => won.has(fire.key) && fire.nextRunAt !== null && fire.nextRunAt <= now)) return 0;
       }
       if (due.length === DUE_BATCH) return 0;
     }

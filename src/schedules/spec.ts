@@ -48,6 +48,9 @@ export const MISSED_AFTER_MS = 60_000;
 /** Fires `missed: 'all'` runs at most per catch-up: the newest 100, older ones are dropped (and logged). */
 export const MAX_CATCH_UP = 100;
 
+/** On-time fires one pass adds at most per schedule (an `every: 1` schedule has 60,000 in a minute); the rest follow in the next pass. */
+export const MAX_FIRES_PER_PASS = 1_000;
+
 const MAX_EVERY = 366 * 86_400_000;
 const keySchema = z
   .string({ error: 'must be a string' })
@@ -55,22 +58,25 @@ const keySchema = z
   .max(200, 'must be at most 200 characters')
   .regex(/^[^\u0000-\u001f]+$/, 'must not contain control characters');
 
-const specSchema = z.union(
-  [
-    z.strictObject({
-      cron: z.string({ error: 'must be a cron pattern string' }).min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
-      tz: z.string({ error: 'must be an IANA timezone name such as Europe/Berlin' }).optional(),
-    }),
-    z.strictObject({
-      every: z
-        .number({ error: 'must be a number of milliseconds' })
-        .int('must be a whole number of milliseconds')
-        .min(1, 'must be at least 1 ms (a positive interval)')
-        .max(MAX_EVERY, `must be at most ${MAX_EVERY} ms (366 days)`),
-    }),
-  ],
-  { error: 'must be { cron, tz? } or { every } (ms)' },
-);
+const cronSchema = z.strictObject({
+  cron: z.string({ error: 'must be a cron pattern string' }).min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
+  tz: z.string({ error: 'must be an IANA timezone name such as Europe/Berlin' }).optional(),
+});
+const everySchema = z.strictObject({
+  every: z
+    .number({ error: 'must be a number of milliseconds' })
+    .int('must be a whole number of milliseconds')
+    .min(1, 'must be at least 1 ms (a positive interval)')
+    .max(MAX_EVERY, `must be at most ${MAX_EVERY} ms (366 days)`),
+});
+
+/** The spec's schema by its shape, so the message names the field at fault ("spec.every must be at least 1 ms"). */
+function parseSpec(spec: unknown): ScheduleSpec {
+  const o = spec !== null && typeof spec === 'object' ? (spec as Record<string, unknown>) : undefined;
+  if (o && 'cron' in o) return parseInput(cronSchema, spec, 'spec');
+  if (o && 'every' in o) return parseInput(everySchema, spec, 'spec');
+  throw new ValidationError([`spec must be { cron: '0 3 * * *', tz?: 'Europe/Berlin' } or { every: ms }, got ${JSON.stringify(spec) ?? String(spec)}`]);
+}
 
 const optionsSchema = z.strictObject({
       missed: z.enum(['skip', 'latest', 'all'], { error: "must be 'skip', 'latest' or 'all'" }).optional(),
@@ -91,7 +97,7 @@ export interface CheckedSchedule {
 /** Validates a schedule() call, throwing ValidationError naming the field; compiles the pattern to prove it. */
 export function checkSchedule(key: unknown, spec: unknown, name: unknown, options: unknown): CheckedSchedule {
   const k = checkKey(key);
-  const s = parseInput(specSchema, spec, 'spec') as ScheduleSpec;
+  const s = parseSpec(spec);
   if ('cron' in s) {
     if (s.tz !== undefined && !isTimeZone(s.tz)) {
       throw new ValidationError([`spec.tz must be an IANA timezone name such as Europe/Berlin or UTC, got ${JSON.stringify(s.tz)}`]);
@@ -147,6 +153,19 @@ export class FireTimes {
       if (fires.length >= max || from === after) return fires;
     }
     return [];
+  }
+
+  /** The oldest `max` fires in (after, upTo], oldest first. */
+  first(after: number, upTo: number, max: number): number[] {
+    const out: number[] = [];
+    let t = after;
+    while (out.length < max) {
+      const next = this.nextAfter(t);
+      if (next === null || next > upTo) break;
+      out.push(next);
+      t = next;
+    }
+    return out;
   }
 
   /** Fires in (from, upTo], keeping the newest `max`; at most 100,000 steps. */

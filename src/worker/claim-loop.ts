@@ -59,6 +59,8 @@ export class ClaimLoop {
   private gaveUp = false;
   /** The due time a wake-up is set for by learnNextDue (one at a time, the earliest). */
   private dueTimerAt = Number.POSITIVE_INFINITY;
+  /** The next due time may have changed without this worker being told when: read it after the next short claim. */
+  private needDue = true;
 
   constructor(
     private readonly store: Store,
@@ -79,6 +81,14 @@ export class ClaimLoop {
     this.wakeSeq++;
     this.drained = false;
     this.waker.nudge();
+  }
+
+  /**
+   * Another process committed something this worker was not told the runAt of (SQLite's feed says only that
+   * something changed): after the next short claim, read when the next job comes due.
+   */
+  dueUnknown(): void {
+    this.needDue = true;
   }
 
   /** Looks for work at `runAt` (a delayed job or a retry coming due). */
@@ -153,8 +163,11 @@ export class ClaimLoop {
       this.batcher.written(outcomes, written);
       this.held.buffer.push(...jobs);
       this.runner.startBuffered();
-      // Only after an empty claim: the idle worker's one read, not one more per short batch of a drain.
-      if (this.drained && jobs.length === 0 && this.deps.isRunning()) await this.learnNextDue();
+      // Only when the next due time may have changed unseen (see dueUnknown): not one more read per short claim.
+      if (this.drained && this.needDue && this.deps.isRunning()) {
+        this.needDue = false;
+        await this.learnNextDue();
+      }
     } catch (error) {
       this.storeFailed(error, outcomes, 'claim or finish jobs');
     } finally {
@@ -164,7 +177,8 @@ export class ClaimLoop {
   }
 
   /**
-   * After a short claim: one indexed read of when the next pending job of this worker's names comes due (a
+   * After a short claim, when the next due time may have changed unseen (at start, after a due wake-up, after a
+   * feed event without runAt): one indexed read of when the next pending job of this worker's names comes due (a
    * delayed job, or a retry, added by any process), and a wake-up set for then when that is sooner than the
    * next poll. So a delayed job starts on time on an idle worker, not up to pollMs late. It runs while the claim
    * still counts as in flight, so the worker is not idle (no handoff is offered) until it is done.
@@ -183,6 +197,8 @@ export class ClaimLoop {
     this.dueTimerAt = at;
     this.waker.after(ms, () => {
       if (this.dueTimerAt === at) this.dueTimerAt = Number.POSITIVE_INFINITY;
+      // Jobs due later than this one were not read: read again after this claim.
+      this.needDue = true;
       this.lookForWork();
     });
   }

@@ -209,7 +209,10 @@ export class Worker {
   /** Another process added or retried jobs (or, on SQLite, committed anything): look for work now. */
   private readonly onFeed = (events: FeedEvent[]): void => {
     for (const event of events) {
-      if (event.type === 'external') this.onRunnable(this.deps.clock.now());
+      if (event.type === 'external') {
+        this.loop.dueUnknown();
+        this.onRunnable(this.deps.clock.now());
+      }
       else if ((event.type === 'added' || event.type === 'retrying') && event.names.some((n) => this.config.names.includes(n))) {
         const runAt = event.runAt ?? this.deps.clock.now();
         // This process's own adds were announced locally (or handed over): their echo is no news.
