@@ -56,7 +56,7 @@ const keySchema = z
   .string({ error: 'must be a string' })
   .min(1, 'must not be empty')
   .max(200, 'must be at most 200 characters')
-  .regex(/^[^\u0000-\u001f]+$/, 'must not contain control characters');
+  .refine((k) => ![...k].some((ch) => ch.charCodeAt(0) < 32), 'must not contain control characters');
 
 const cronSchema = z.strictObject({
   cron: z.string({ error: 'must be a cron pattern string' }).min(1, 'must not be empty').max(200, 'must be at most 200 characters'),

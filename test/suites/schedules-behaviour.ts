@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { type Clock, type Job, type OpenQueueOptions, type Queue, ValidationError } from '../../src/index.ts';
+import { type Clock, type Job, type OpenQueueOptions, type Queue, type ScheduleInfo, ValidationError } from '../../src/index.ts';
+import { planFire } from '../../src/schedules/fire-plan.ts';
 import { createSpoolServer } from '../../src/server/index.ts';
 import { type Fixture, killAll, spawnFixture } from '../support/children.ts';
+import { spool, spoolJson } from '../support/cli.ts';
 import { caller } from '../support/server.ts';
 import { ManualClock, waitFor } from '../support/wait.ts';
 
@@ -337,6 +339,81 @@ export function scheduleBehaviour(kind: string, factory: ScheduleFactory): void 
       await queue.addBulk(Array.from({ length: 5 }, () => ({ name: 'ok' })));
       await waitFor(async () => (await queue.counts()).completed === 5, 'only the five recent jobs left');
       await worker.stop();
+      await queue.close();
+    });
+
+    it('store: two processes firing the same watermark at once: the compare-and-set lets one add the jobs', async ({ open }) => {
+      const clock = new ManualClock(Date.UTC(2030, 0, 1));
+      const [a, b] = [await open({ clock }), await open({ clock })];
+      await a.schedule('s', { every: 1_000 }, 'tick', {}, { missed: 'all' });
+      clock.advance(5_500);
+      const [row] = await a.store.schedules({ key: 's' });
+      const plan = planFire(row!, clock.now())!;
+      assert.equal(plan.fire.jobs.length, 5);
+      const results = await Promise.all([a.store.schedulesFire({ fires: [plan.fire], now: clock.now() }), b.store.schedulesFire({ fires: [plan.fire], now: clock.now() })]);
+      assert.deepEqual(results.map((r) => r.fired.length).sort(), [0, 1]);
+      assert.deepEqual(results.map((r) => r.jobIds.length).sort(), [0, 5]);
+      assert.equal((await a.counts({ name: 'tick' })).pending, 5);
+      // A spec changed meanwhile bumps the revision: a fire planned from the old one no longer applies.
+      clock.advance(2_000);
+      const [next] = await a.store.schedules({ key: 's' });
+      const stale = planFire(next!, clock.now())!;
+      await b.schedule('s', { every: 700 }, 'tick', {}, { missed: 'all' });
+      assert.deepEqual((await a.store.schedulesFire({ fires: [stale.fire], now: clock.now() })).fired, []);
+      await Promise.all([a.close(), b.close()]);
+    });
+
+    it('store: nextDueAt is the earliest future runAt of pending jobs of the names; pruneKeep keeps the newest', async ({ open }) => {
+      const clock = new ManualClock(Date.UTC(2030, 0, 1));
+      const queue = await open({ clock });
+      const now = clock.now();
+      await queue.addBulk([
+        { name: 'a', options: { delay: 5_000 } }, { name: 'a', options: { delay: 2_000 } }, { name: 'b', options: { delay: 1_000 } }, { name: 'a' },
+      ]);
+      assert.equal(await queue.store.nextDueAt({ names: ['a'], now }), now + 2_000);
+      assert.equal(await queue.store.nextDueAt({ names: ['a', 'b'], now }), now + 1_000);
+      assert.equal(await queue.store.nextDueAt({ names: ['c'], now }), null);
+      const before = queue.stats().byMethod.nextDueAt ?? 0;
+      await queue.store.nextDueAt({ names: ['a', 'b', 'c'], now });
+      assert.equal((queue.stats().byMethod.nextDueAt ?? 0) - before, 1, 'one statement whatever the names');
+      const worker = queue.worker({ ok: async () => null }, { pollMs: 20 });
+      await worker.start();
+      await queue.addBulk(Array.from({ length: 25 }, () => ({ name: 'ok' })));
+      await waitFor(async () => (await queue.counts({ name: 'ok' })).completed === 25, 'the jobs done');
+      await worker.stop();
+      const newest = (await queue.listJobs({ name: 'ok', status: 'completed', limit: 10 })).map((j) => j.id);
+      assert.equal(await queue.store.pruneKeep({ status: 'completed', keep: 10, limit: 7 }), 7);
+      assert.equal(await queue.store.pruneKeep({ status: 'completed', keep: 10, limit: 100 }), 8);
+      assert.equal(await queue.store.pruneKeep({ status: 'completed', keep: 10, limit: 100 }), 0);
+      assert.deepEqual((await queue.listJobs({ status: 'completed', limit: 100 })).map((j) => j.id), newest);
+      assert.equal((await queue.counts()).completed, 10, 'the counters follow');
+      await queue.close();
+    });
+
+    it('CLI: spool schedules lists, pauses, resumes, triggers and removes, with exit 1 for an unknown key', async ({ open, childEnv }) => {
+      const queue = await open();
+      const target = { url: childEnv.SPOOL_TEST_URL!, ...(childEnv.SPOOL_TEST_SCHEMA ? { schema: childEnv.SPOOL_TEST_SCHEMA } : {}) };
+      await queue.schedule('nightly', { cron: '0 3 * * *', tz: 'Europe/Berlin' }, 'report', { kind: 'daily' }, { missed: 'latest' });
+      await queue.schedule('beat', { every: 60_000 }, 'tick', {});
+      const table = await spool(target, ['schedules']);
+      assert.equal(table.code, 0, table.stderr);
+      const lines = table.stdout.trim().split('\n');
+      assert.match(lines[0]!, /^KEY\s+WHEN\s+JOB\s+NEXT\s+LAST\s+MISSED\s+DATA$/);
+      assert.match(lines[1]!, /^beat\s+every 60s\s+tick\s+in /);
+      assert.match(lines[2]!, /^nightly\s+0 3 \* \* \* Europe\/Berlin\s+report\s+in .*latest\s+\{"kind":"daily"\}$/);
+      const { schedules } = await spoolJson<{ schedules: ScheduleInfo[] }>(target, ['schedules', 'ls']);
+      assert.deepEqual(schedules.map((x) => x.key), ['beat', 'nightly']);
+      assert.equal((await spoolJson<ScheduleInfo>(target, ['schedules', 'pause', 'nightly'])).paused, true);
+      assert.equal((await queue.listSchedules())[1]!.paused, true);
+      assert.match((await spool(target, ['schedules', 'resume', 'nightly'])).stdout, /schedule nightly is running; next fire 20\d\d-/);
+      const { jobId } = await spoolJson<{ jobId: string }>(target, ['schedules', 'trigger', 'nightly']);
+      assert.deepEqual((await queue.getJob(jobId))!.data, { kind: 'daily' });
+      assert.equal((await spool(target, ['schedules', 'rm', 'beat'])).code, 0);
+      const missing = await spool(target, ['schedules', 'rm', 'beat']);
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /schedule "beat" does not exist/);
+      assert.equal((await spool(target, ['schedules', 'pause'])).code, 2, 'a missing key is bad usage');
+      assert.deepEqual((await queue.listSchedules()).map((x) => x.key), ['nightly']);
       await queue.close();
     });
 
