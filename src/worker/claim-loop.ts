@@ -84,8 +84,9 @@ export class ClaimLoop {
   }
 
   /**
-   * Another process committed something this worker was not told the runAt of (SQLite's feed says only that
-   * something changed): after the next short claim, read when the next job comes due.
+   * Another process committed jobs whose runAt this worker does not fully know (SQLite's feed says only that
+   * something changed; PostgreSQL's gives a batch's earliest runAt): after the next short claim, read when the
+   * next job comes due.
    */
   dueUnknown(): void {
     this.needDue = true;

@@ -217,8 +217,13 @@ export class Worker {
         const runAt = event.runAt ?? this.deps.clock.now();
         // This process's own adds were announced locally (or handed over): their echo is no news.
         const itemised = event.type === 'added' && event.ids.length > 0 && event.ids.length === (event.count ?? event.ids.length);
-        if (itemised) this.deps.localAdds.whenKnown(event.ids, (allLocal) => allLocal || this.onRunnable(runAt));
-        else this.onRunnable(runAt);
+        // The event carries its batch's earliest runAt: later ones of the batch are read after that wake-up.
+        const fromFeed = () => {
+          if (runAt > this.deps.clock.now()) this.loop.dueUnknown();
+          this.onRunnable(runAt);
+        };
+        if (itemised) this.deps.localAdds.whenKnown(event.ids, (allLocal) => allLocal || fromFeed());
+        else fromFeed();
       }
     }
   };

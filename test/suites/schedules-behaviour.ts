@@ -291,6 +291,8 @@ export function scheduleBehaviour(kind: string, factory: ScheduleFactory): void 
         ids.push(await there.add('punctual', { n }, { delay: 250 }));
         await new Promise((r) => setTimeout(r, 100));
       }
+      // One batch with two delays: the feed (PostgreSQL) names only its earliest runAt.
+      ids.push(...(await there.addBulk([{ name: 'punctual', options: { delay: 200 } }, { name: 'punctual', options: { delay: 350 } }])));
       await waitFor(async () => (await here.counts({ name: 'punctual' })).completed === ids.length, 'every job done');
       await worker.stop();
       const lateness = await Promise.all(ids.map(async (id) => {
