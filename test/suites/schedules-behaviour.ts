@@ -303,7 +303,7 @@ export function scheduleBehaviour(kind: string, factory: ScheduleFactory): void 
       await Promise.all([here.close(), there.close()]);
     });
 
-    it('retention keeps the table bounded over a run of 5,000 jobs (keep 100 completed, 10 failed)', async ({ open }) => {
+    it('retention keeps the table bounded over a run of 100,000 jobs (keep 100 completed, 10 failed)', async ({ open }) => {
       const queue = await open({ retention: { completed: { keep: 100 }, failed: { keep: 10 }, intervalMs: 50 } });
       const worker = queue.worker(
         { ok: async () => null, bad: async () => { throw new Error('no'); } },
@@ -311,8 +311,8 @@ export function scheduleBehaviour(kind: string, factory: ScheduleFactory): void 
       );
       await worker.start();
       let peak = 0;
-      for (let round = 0; round < 5; round++) {
-        await queue.addBulk(Array.from({ length: 1_000 }, (_, i) => ({ name: i % 50 === 0 ? 'bad' : 'ok', options: { maxAttempts: 1 } })));
+      for (let round = 0; round < 10; round++) {
+        await queue.addBulk(Array.from({ length: 10_000 }, (_, i) => ({ name: i % 500 === 0 ? 'bad' : 'ok', options: { maxAttempts: 1 } })));
         await waitFor(async () => {
           const c = await queue.counts();
           peak = Math.max(peak, c.completed + c.failed);
@@ -324,8 +324,8 @@ export function scheduleBehaviour(kind: string, factory: ScheduleFactory): void 
         return c.completed === 100 && c.failed === 10;
       }, 'retention to settle at 100 completed and 10 failed');
       await worker.stop();
-      // Bounded by one round's jobs plus what is kept, not by the 5,000 run.
-      assert.ok(peak <= 1_000 + 110, `peak finished jobs in the table: ${peak}`);
+      // Bounded by one round's jobs plus what is kept, not by the 100,000 run.
+      assert.ok(peak <= 10_000 + 110, `peak finished jobs in the table: ${peak}`);
       assert.equal((await queue.listJobs({ status: 'completed', limit: 1000 })).length, 100);
       await queue.close();
     });
