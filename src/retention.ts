@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Clock } from './clock.ts';
 import type { FaultReporter } from './fault-reporter.ts';
 import type { Store } from './store/store.ts';
+import type { BackgroundSlot } from './worker/background-slot.ts';
 
 /** How long finished jobs of one status are kept: by age, or the newest N. */
 export type RetentionRule = { olderThanMs: number } | { keep: number };
@@ -53,7 +54,7 @@ export class RetentionRunner {
   constructor(
     private readonly store: Store,
     private readonly policy: RetentionPolicy,
-    private readonly deps: { clock: Clock; health: FaultReporter },
+    private readonly deps: { clock: Clock; health: FaultReporter; slot: BackgroundSlot },
   ) {}
 
   start(): void {
@@ -85,10 +86,11 @@ export class RetentionRunner {
       const r = this.policy[status];
       if (!r) continue;
       for (let batch = 0; batch < MAX_BATCHES_PER_RUN && !this.stopped; batch++) {
-        const deleted =
+        const deleted = await this.deps.slot.run(() =>
           'keep' in r
-            ? await this.store.pruneKeep({ status, keep: r.keep, limit: RETENTION_BATCH })
-            : await this.store.prune({ statuses: [status], before: this.deps.clock.now() - r.olderThanMs, limit: RETENTION_BATCH });
+            ? this.store.pruneKeep({ status, keep: r.keep, limit: RETENTION_BATCH })
+            : this.store.prune({ statuses: [status], before: this.deps.clock.now() - r.olderThanMs, limit: RETENTION_BATCH }),
+        );
         total += deleted;
         if (deleted < RETENTION_BATCH) break;
       }

@@ -2,6 +2,7 @@ import type { Clock } from '../clock.ts';
 import type { FaultReporter } from '../fault-reporter.ts';
 import type { Logger } from '../logger.ts';
 import type { Store } from '../store/store.ts';
+import type { BackgroundSlot } from '../worker/background-slot.ts';
 import { planFire } from './fire-plan.ts';
 
 /** Due schedules read per pass; a pass that finds this many goes again at once. */
@@ -17,6 +18,8 @@ export interface FirerDeps {
   health: FaultReporter;
   /** Longest sleep between two reads of the schedules (other processes may add or change them). */
   pollMs: number;
+  /** Taken for each pass: the worker's background statements go one at a time. */
+  slot: BackgroundSlot;
   /** Jobs were added by a fire, runnable from `runAt`. */
   onFired: (runAt: number) => void;
 }
@@ -32,11 +35,20 @@ export class ScheduleFirer {
   private running = false;
   private timer: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
+  /** When the current sleep ends (clock ms). */
+  private wakeTime = Number.POSITIVE_INFINITY;
   private done: Promise<void> = Promise.resolve();
   private failures = 0;
+  /** The earliest wakeBy() that arrived during a pass (when there was no sleep to shorten). */
+  private pendingAt = Number.POSITIVE_INFINITY;
 
   constructor(private readonly deps: FirerDeps) {}
 
+  /**
+   * Starts the loop. Its first read waits for pollMs, or for wakeBy(): the claim loop's first next-due read
+   * (after the worker's first claim) says when the names' next schedule fires, so a starting worker sends its
+   * claim first and no extra statement alongside it.
+   */
   start(): void {
     this.running = true;
     this.done = this.loop();
@@ -44,10 +56,29 @@ export class ScheduleFirer {
 
   /** Read the schedules again now. */
   poke(): void {
-    const wake = this.wake;
-    this.wake = undefined;
+    this.wakeBy(Number.NEGATIVE_INFINITY);
+  }
+
+  /** A schedule comes due at `at`: make sure a pass runs by then. */
+  wakeBy(at: number): void {
+    if (!this.wake) {
+      this.pendingAt = Math.min(this.pendingAt, at);
+      return;
+    }
+    if (at >= this.wakeTime) return;
     clearTimeout(this.timer);
-    wake?.();
+    const wake = this.wake;
+    const ms = at - this.deps.clock.now() + 1;
+    if (ms <= 0) {
+      this.wake = undefined;
+      wake();
+      return;
+    }
+    this.wakeTime = at;
+    this.timer = setTimeout(() => {
+      this.wake = undefined;
+      wake();
+    }, ms);
   }
 
   async stop(): Promise<void> {
@@ -57,10 +88,20 @@ export class ScheduleFirer {
   }
 
   private async loop(): Promise<void> {
+    let waitMs = this.deps.pollMs;
     while (this.running) {
-      let waitMs: number;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        this.wakeTime = this.deps.clock.now() + waitMs;
+        this.timer = setTimeout(() => {
+          this.wake = undefined;
+          resolve();
+        }, waitMs);
+      });
+      this.wakeTime = Number.POSITIVE_INFINITY;
+      if (!this.running) return;
       try {
-        waitMs = await this.pass();
+        waitMs = await this.deps.slot.run(() => this.pass());
         this.failures = 0;
         this.deps.health.succeeded('schedules');
       } catch (error) {
@@ -68,14 +109,10 @@ export class ScheduleFirer {
         this.deps.health.failed('schedules', 'fire schedules', error, { retried: true });
         waitMs = Math.min(100 * 2 ** this.failures, this.deps.pollMs);
       }
-      if (!this.running) return;
-      await new Promise<void>((resolve) => {
-        this.wake = resolve;
-        this.timer = setTimeout(() => {
-          this.wake = undefined;
-          resolve();
-        }, waitMs);
-      });
+      if (this.pendingAt !== Number.POSITIVE_INFINITY) {
+        waitMs = Math.max(0, Math.min(waitMs, this.pendingAt - this.deps.clock.now() + 1));
+        this.pendingAt = Number.POSITIVE_INFINITY;
+      }
     }
   }
 

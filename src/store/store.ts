@@ -341,8 +341,11 @@ export interface ScheduleStore {
    * unchanged), then inserts the jobs of the schedules whose set applied. Returns those keys and the job ids.
    */
   schedulesFire(p: { fires: ScheduleFire[]; now: number }): Promise<{ fired: string[]; jobIds: string[] }>;
-  /** The earliest runAt after `now` of a pending job of `names` (null: none); one indexed read. */
-  nextDueAt(p: { names: string[]; now: number }): Promise<number | null>;
+  /**
+   * The earliest runAt after `now` of a pending job of `names`, and the earliest next fire of an unpaused
+   * schedule of `names` (null: none); one indexed read.
+   */
+  nextDueAt(p: { names: string[]; now: number }): Promise<{ job: number | null; schedule: number | null }>;
   /** Deletes up to `limit` jobs of `status` beyond the newest `keep` of it, oldest first; returns how many. */
   pruneKeep(p: { status: JobStatus; keep: number; limit: number }): Promise<number>;
 }

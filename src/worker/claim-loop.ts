@@ -34,6 +34,8 @@ export interface ClaimLoopDeps {
   health: FaultReporter;
   /** False once the worker stops: it claims nothing more, writes what is left and returns. */
   isRunning(): boolean;
+  /** A schedule of this worker's names fires at `at` (read with the next due time). */
+  onScheduleDue?: (at: number) => void;
 }
 
 /**
@@ -182,13 +184,16 @@ export class ClaimLoop {
    * feed event without runAt): one indexed read of when the next pending job of this worker's names comes due (a
    * delayed job, or a retry, added by any process), and a wake-up set for then when that is sooner than the
    * next poll. So a delayed job starts on time on an idle worker, not up to pollMs late. It runs while the claim
-   * still counts as in flight, so the worker is not idle (no handoff is offered) until it is done.
+   * still counts as in flight, so the worker is not idle (no handoff is offered) until it is done. The same read
+   * tells the schedule firer when the names' next schedule fires (so it needs no read of its own at start).
    */
   private async learnNextDue(): Promise<void> {
     const { config, clock } = this.deps;
     let at: number | null;
     try {
-      at = await this.store.nextDueAt({ names: config.names, now: clock.now() });
+      const next = await this.store.nextDueAt({ names: config.names, now: clock.now() });
+      at = next.job;
+      if (next.schedule !== null) this.deps.onScheduleDue?.(next.schedule);
     } catch {
       return; // The poll still finds the job; a failing store is reported by the claims.
     }

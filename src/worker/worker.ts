@@ -8,6 +8,7 @@ import type { FeedEvent, Store } from '../store/store.ts';
 import { type RetentionPolicy, RetentionRunner } from '../retention.ts';
 import { ScheduleFirer } from '../schedules/firer.ts';
 import { AttemptAbort } from './attempt.ts';
+import { BackgroundSlot } from './background-slot.ts';
 import { ClaimLoop } from './claim-loop.ts';
 import { HeldJobs } from './held-jobs.ts';
 import { IGNORED_ABORT_MS, JobRunner } from './job-runner.ts';
@@ -79,17 +80,20 @@ export class Worker {
     const isRunning = () => this.state === 'running';
     const health = new FaultReporter(logger, `worker ${this.id}`);
     const nudge = () => this.waker.nudge();
+    const slot = new BackgroundSlot();
     this.batcher = new OutcomeBatcher({ clock, events, stats: this.counters, onRetry: (runAt) => this.loop.wakeAt(runAt), nudge });
     this.runner = new JobRunner(this.held, {
       config: this.config, clock, logger, events, stats: this.counters, maxPayloadBytes: deps.maxPayloadBytes, batcher: this.batcher, isRunning, nudge,
     });
-    this.loop = new ClaimLoop(store, this.held, this.batcher, this.runner, this.waker, { config: this.config, clock, logger, stats: this.counters, health, isRunning });
-    this.firer = new ScheduleFirer({
-      store, names: this.config.names, clock, logger, health, pollMs: Math.max(this.config.settings.pollMs, SCHEDULE_POLL_MIN_MS), onFired: (runAt) => this.onRunnable(runAt),
+    this.loop = new ClaimLoop(store, this.held, this.batcher, this.runner, this.waker, {
+      config: this.config, clock, logger, stats: this.counters, health, isRunning, onScheduleDue: (at) => this.firer.wakeBy(at),
     });
-    if (deps.retention) this.retention = new RetentionRunner(store, deps.retention, { clock, health });
+    this.firer = new ScheduleFirer({
+      store, names: this.config.names, clock, logger, health, pollMs: Math.max(this.config.settings.pollMs, SCHEDULE_POLL_MIN_MS), slot, onFired: (runAt) => this.onRunnable(runAt),
+    });
+    if (deps.retention) this.retention = new RetentionRunner(store, deps.retention, { clock, health, slot });
     this.ticker = new Ticker(store, this.held, {
-      workerId: this.id, leaseMs: this.config.settings.leaseMs, clock, logger, stats: this.counters, health, onCancel: this.onCancel, onLost: this.onDelete,
+      workerId: this.id, leaseMs: this.config.settings.leaseMs, clock, logger, stats: this.counters, health, slot, onCancel: this.onCancel, onLost: this.onDelete,
     });
   }
 

@@ -372,16 +372,17 @@ export function scheduleBehaviour(kind: string, factory: ScheduleFactory): void 
       await Promise.all([a.close(), b.close()]);
     });
 
-    it('store: nextDueAt is the earliest future runAt of pending jobs of the names; pruneKeep keeps the newest', async ({ open }) => {
+    it('store: nextDueAt is the earliest future runAt of pending jobs (and next schedule fire) of the names; pruneKeep keeps the newest', async ({ open }) => {
       const clock = new ManualClock(Date.UTC(2030, 0, 1));
       const queue = await open({ clock });
       const now = clock.now();
       await queue.addBulk([
         { name: 'a', options: { delay: 5_000 } }, { name: 'a', options: { delay: 2_000 } }, { name: 'b', options: { delay: 1_000 } }, { name: 'a' },
       ]);
-      assert.equal(await queue.store.nextDueAt({ names: ['a'], now }), now + 2_000);
-      assert.equal(await queue.store.nextDueAt({ names: ['a', 'b'], now }), now + 1_000);
-      assert.equal(await queue.store.nextDueAt({ names: ['c'], now }), null);
+      await queue.schedule('c-every-minute', { every: 60_000 }, 'c');
+      assert.deepEqual(await queue.store.nextDueAt({ names: ['a'], now }), { job: now + 2_000, schedule: null });
+      assert.deepEqual(await queue.store.nextDueAt({ names: ['a', 'b'], now }), { job: now + 1_000, schedule: null });
+      assert.deepEqual(await queue.store.nextDueAt({ names: ['c'], now }), { job: null, schedule: now + 60_000 });
       const before = queue.stats().byMethod.nextDueAt ?? 0;
       await queue.store.nextDueAt({ names: ['a', 'b', 'c'], now });
       assert.equal((queue.stats().byMethod.nextDueAt ?? 0) - before, 1, 'one statement whatever the names');

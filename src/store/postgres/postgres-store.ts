@@ -350,10 +350,12 @@ export class PostgresStore implements Store {
     }
   }
 
-  async nextDueAt(p: { names: string[]; now: number }): Promise<number | null> {
-    const rows = await this.run<{ at: number | null }>('nextDueAt', 'read the next due time', this.sched.nextDue, [p.names, p.now]);
+  async nextDueAt(p: { names: string[]; now: number }): Promise<{ job: number | null; schedule: number | null }> {
+    type Row = { at: number | null; schedule_at: string | null };
+    const rows = await this.run<Row>('nextDueAt', 'read the next due time', this.sched.nextDue, [p.names, p.now]);
     const at = rows[0]?.at;
-    return at === null || at === undefined ? null : Math.round(Number(at));
+    const schedule = rows[0]?.schedule_at;
+    return { job: at === null || at === undefined ? null : Math.round(Number(at)), schedule: schedule === null || schedule === undefined ? null : Number(schedule) };
   }
 
   async pruneKeep(p: { status: JobStatus; keep: number; limit: number }): Promise<number> {

@@ -60,12 +60,13 @@ export function buildScheduleStatements(schema: string) {
    WHERE s.key = f.key AND s.revision = f.revision AND s.fired_through = f."from" AND NOT s.paused
   RETURNING s.key`,
     },
-    // $1 names, $2 now: one probe of the (name, run_at) index per name.
+    // $1 names, $2 now: one probe of the (name, run_at) index per name; and the names' next schedule fire.
     nextDue: {
       name: name('next-due'),
       text: `
   SELECT min(date_part('epoch', (SELECT min(run_at) FROM ${S}.jobs_live j
-                                  WHERE j.status = 'pending' AND j.name = n AND j.run_at > to_timestamp($2::float8 / 1000))) * 1000) AS at
+                                  WHERE j.status = 'pending' AND j.name = n AND j.run_at > to_timestamp($2::float8 / 1000))) * 1000) AS at,
+         (SELECT min(next_run_at) FROM ${T} WHERE NOT paused AND name = ANY($1::text[])) AS schedule_at
     FROM unnest($1::text[]) AS n`,
     },
     // $1 status, $2 keep, $3 limit: finished jobs beyond the newest $2, oldest first.

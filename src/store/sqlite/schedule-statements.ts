@@ -58,9 +58,13 @@ export const FIRE_SCHEDULES = `
      AND fired_through = f.value ->> 'from' AND paused = 0
   RETURNING spool_schedules.key`;
 
-/** When the next pending job of these names comes due (the partial index on (name, run_at), one probe per name). */
+/**
+ * When the next pending job of these names comes due (the partial index on (name, run_at), one probe per name),
+ * and the next fire of their schedules.
+ */
 export const NEXT_DUE = `
-  SELECT min((SELECT min(run_at) FROM spool_jobs j WHERE j.status = 'pending' AND j.name = n.value AND j.run_at > @now)) AS at
+  SELECT min((SELECT min(run_at) FROM spool_jobs j WHERE j.status = 'pending' AND j.name = n.value AND j.run_at > @now)) AS at,
+         (SELECT min(next_run_at) FROM spool_schedules WHERE paused = 0 AND name IN (SELECT value FROM json_each(@names))) AS schedule_at
     FROM json_each(@names) AS n`;
 
 /** Finished jobs of a status beyond the newest @keep, oldest first (PRUNE_JOBS's count-based twin). */

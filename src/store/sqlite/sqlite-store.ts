@@ -211,10 +211,11 @@ export class SqliteStore implements Store {
     });
   }
 
-  async nextDueAt(p: { names: string[]; now: number }): Promise<number | null> {
+  async nextDueAt(p: { names: string[]; now: number }): Promise<{ job: number | null; schedule: number | null }> {
     const params = { names: JSON.stringify(p.names), now: p.now };
-    const row = this.run('nextDueAt', 1, 'read the next due time', () => this.sched.nextDue.get(params) as { at: number | null } | undefined, false);
-    return row?.at ?? null;
+    type Row = { at: number | null; schedule_at: number | null };
+    const row = this.run('nextDueAt', 1, 'read the next due time', () => this.sched.nextDue.get(params) as Row | undefined, false);
+    return { job: row?.at ?? null, schedule: row?.schedule_at ?? null };
   }
 
   async pruneKeep(p: { status: JobStatus; keep: number; limit: number }): Promise<number> {
