@@ -377,8 +377,8 @@ export function queueBehaviour(kind: string, factory: QueueFactory): void {
       assert.equal(by('tick'), worker.stats().ticks, 'progress reaches the database only through ticks');
       assert.equal(by('setProgress'), 0);
       // The change journal (SQLite: one row per write transaction, ticks included) is counted apart, by sentSince.
-      // A worker's idle reads are per worker, not per job: the schedule firer's read at start (each pollMs
-      // after) and the next-due read after an empty claim (docs/schedules.md). At most one each here.
+      // A worker's idle reads are per worker, not per job: the next-due read after its first short claim and the
+      // schedule firer's read (at most once a second; docs/schedules.md). At most one each here.
       assert.ok(by('schedulesDue') <= 1 && by('nextDueAt') <= 1, `idle reads: ${by('schedulesDue')} + ${by('nextDueAt')}`);
       const other = sentSince(queue.store, base) - by('tick') - by('get') - by('counts') - by('schedulesDue') - by('nextDueAt');
       assert.ok(other <= 4, `claim + finish statements for one job: ${other}`);
