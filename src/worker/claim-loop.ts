@@ -96,7 +96,13 @@ export class ClaimLoop {
 
   /** Looks for work at `runAt` (a delayed job or a retry coming due). */
   wakeAt(runAt: number): void {
-    this.waker.after(runAt - this.deps.clock.now(), () => this.lookForWork());
+    this.waker.after(runAt - this.deps.clock.now(), () => {
+      // A timer may end a few ms before the clock reaches runAt (libuv measures from its cached loop time, which
+      // lags under load): then the claim finds nothing yet. Re-reading the next due time after it re-arms the
+      // wake-up instead of leaving the job to the next poll (seen on PostgreSQL under load: a minute late).
+      this.needDue = true;
+      this.lookForWork();
+    });
   }
 
   /** Runs until the worker stops and everything it held is written (or given up on). */
