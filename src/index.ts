@@ -28,3 +28,6 @@ export { backoffDelay } from './backoff.ts';
 export type { Clock } from './clock.ts';
 export type { Logger } from './logger.ts';
 export type { StoreStats, JobChangeType } from './store/store.ts';
+export { ScheduleNotFoundError } from './schedules/schedule-admin.ts';
+export { MAX_CATCH_UP, MISSED_AFTER_MS, type ScheduleInfo, type ScheduleSpec, type ScheduleOptions, type MissedPolicy } from './schedules/spec.ts';
+export type { RetentionPolicy, RetentionRule } from './retention.ts';

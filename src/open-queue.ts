@@ -6,6 +6,7 @@ import { describeValue, parseInput } from './input-schemas.ts';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from './json-payload.ts';
 import { defaultLogger, type Logger } from './logger.ts';
 import { Queue } from './queue.ts';
+import { type RetentionPolicy, retentionSchema } from './retention.ts';
 import { PostgresStore } from './store/postgres/postgres-store.ts';
 import { SqliteStore } from './store/sqlite/sqlite-store.ts';
 import type { Store } from './store/store.ts';
@@ -32,6 +33,11 @@ export interface OpenQueueOptions {
   clock?: Clock;
   /** Where warnings and errors go; default stderr, warnings and errors only. */
   logger?: Logger;
+  /**
+   * Finished jobs workers delete, by age or count per status, e.g. `{ completed: { olderThanMs: 7 * 86_400_000 },
+   * failed: { keep: 10_000 } }`: every worker runs it at start and each minute, in bounded batches (docs/schedules.md).
+   */
+  retention?: RetentionPolicy;
 }
 
 const openOptionsSchema = z.strictObject({
@@ -41,6 +47,7 @@ const openOptionsSchema = z.strictObject({
   maxPayloadBytes: z.number({ error: 'must be a number of bytes' }).int('must be a whole number of bytes').min(1, 'must be at least 1').optional(),
   durability: z.enum(['full', 'normal'], { error: "must be 'full' or 'normal'" }).optional(),
   clock: z.custom<Clock>((v) => typeof (v as Clock)?.now === 'function', { message: 'must be an object with now(): number' }).optional(),
+  retention: retentionSchema.optional(),
   logger: z.custom<Logger>((v) => ['debug', 'info', 'warn', 'error'].every((k) => typeof (v as Record<string, unknown>)?.[k] === 'function'), {
     message: 'must have debug, info, warn and error functions',
   }).optional(),
@@ -61,6 +68,7 @@ export async function openQueue(urlOrOptions: string | OpenQueueOptions = {}): P
     clock: options.clock ?? systemClock,
     logger: options.logger ?? defaultLogger,
     maxPayloadBytes: options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
+    ...(options.retention ? { retention: options.retention as RetentionPolicy } : {}),
   });
 }
 

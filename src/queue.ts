@@ -29,6 +29,9 @@ import type { StandardSchemaV1 } from './typed/standard-schema.ts';
 import { toJsonText } from './json-payload.ts';
 import type { Logger } from './logger.ts';
 import type { BulkOp, JobFilter as StoreJobFilter, NewJob, Store, StoreStats } from './store/store.ts';
+import type { RetentionPolicy } from './retention.ts';
+import { ScheduleAdmin } from './schedules/schedule-admin.ts';
+import type { ScheduleInfo, ScheduleOptions, ScheduleSpec } from './schedules/spec.ts';
 import { startAddSpan } from './tracing.ts';
 import { Watchers, type WatchListener, type WatchOptions } from './watch.ts';
 import { LocalAdds } from './worker/local-adds.ts';
@@ -107,6 +110,8 @@ export interface QueueSettings {
   clock: Clock;
   logger: Logger;
   maxPayloadBytes: number;
+  /** What workers delete periodically (openQueue's `retention`); none: nothing. */
+  retention?: RetentionPolicy;
 }
 
 /** Default page size of listJobs(). */
@@ -142,6 +147,7 @@ export class Queue {
   private readonly watchers: Watchers;
   /** Typed jobs seen by add() and worker(), by name (jobTypes()). */
   private readonly typedJobs = new Map<string, JobDefinition>();
+  private readonly schedules: ScheduleAdmin;
   private closed = false;
 
   constructor(
@@ -151,6 +157,10 @@ export class Queue {
   ) {
     this.groupCommit = new GroupCommit(store, () => settings.clock.now());
     this.watchers = new Watchers(store, settings.logger);
+    this.schedules = new ScheduleAdmin({
+      store, clock: settings.clock, signals: this.signals, maxPayloadBytes: settings.maxPayloadBytes,
+      add: (name, data, options) => this.add(name, data, options),
+    });
     this.events = new QueueEvents((error, event) =>
       settings.logger.error(`a '${event.type}' listener threw: ${(error as Error)?.message ?? error}`, { jobId: event.job.id }),
     );
@@ -614,6 +624,46 @@ export class Queue {
   }
 
   /**
+   * Creates or updates the schedule `key` (idempotent: every process may declare its schedules at boot).
+   * `{ cron, tz }` (IANA zone, default UTC; DST rules in docs/schedules.md) or `{ every: ms }`; each fire adds
+   * one job `name` with `data` and the job options given, exactly once across all processes. One statement.
+   */
+  async schedule(key: string, spec: ScheduleSpec, name: string, data?: unknown, options?: ScheduleOptions): Promise<ScheduleInfo> {
+    this.assertOpen();
+    return this.schedules.schedule(key, spec, name, data, options);
+  }
+
+  /** Every schedule with its next and last fire; one statement. */
+  async listSchedules(): Promise<ScheduleInfo[]> {
+    this.assertOpen();
+    return this.schedules.list();
+  }
+
+  /** Stops a schedule firing, in every process; fires while paused are not run later. */
+  async pauseSchedule(key: string): Promise<ScheduleInfo> {
+    this.assertOpen();
+    return this.schedules.pause(key);
+  }
+
+  /** Fires a paused schedule again, from its next fire time after now. */
+  async resumeSchedule(key: string): Promise<ScheduleInfo> {
+    this.assertOpen();
+    return this.schedules.resume(key);
+  }
+
+  /** Adds the schedule's job now (outside its fire times); returns the job id. */
+  async triggerSchedule(key: string): Promise<string> {
+    this.assertOpen();
+    return this.schedules.trigger(key);
+  }
+
+  /** Removes a schedule; jobs it already added stay. ScheduleNotFoundError when there is none. */
+  async unschedule(key: string): Promise<void> {
+    this.assertOpen();
+    await this.schedules.remove(key);
+  }
+
+  /**
    * Creates a worker for these handlers (a map of name → handler, or typed jobs made by defineJob(), whose
    * handlers get their data parsed by the schema); call start() on it.
    */
@@ -632,6 +682,7 @@ export class Queue {
       signals: this.signals,
       localAdds: this.localAdds,
       maxPayloadBytes: this.settings.maxPayloadBytes,
+      ...(this.settings.retention ? { retention: this.settings.retention } : {}),
       onStopped: (w) => this.workers.delete(w),
     });
     this.workers.add(worker);

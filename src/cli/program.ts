@@ -9,6 +9,7 @@ import { limitsCommand, pauseCommand, resumeCommand } from './commands/flow.ts';
 import { lsCommand } from './commands/ls.ts';
 import { pruneCommand } from './commands/prune.ts';
 import { retryCommand } from './commands/retry.ts';
+import { schedulesCommand } from './commands/schedules.ts';
 import { rmCommand } from './commands/rm.ts';
 import { showCommand } from './commands/show.ts';
 import { statsCommand } from './commands/stats.ts';
@@ -40,7 +41,7 @@ Examples:
   $ spool doctor --db postgres://app@db:5432/app
 `,
     );
-  const commands = [serveCommand, workerCommand, addCommand, lsCommand, showCommand, retryCommand, cancelCommand, rmCommand, statsCommand, pauseCommand, resumeCommand, limitsCommand, pruneCommand, doctorCommand, benchCommand];
+  const commands = [serveCommand, workerCommand, addCommand, lsCommand, showCommand, retryCommand, cancelCommand, rmCommand, statsCommand, pauseCommand, resumeCommand, limitsCommand, pruneCommand, schedulesCommand, doctorCommand, benchCommand];
   for (const make of commands) program.addCommand(make(context));
   // Every command reports parse errors through main (exit 2), and says how to get help.
   for (const command of [program, ...program.commands]) command.exitOverride().showHelpAfterError('(add --help for usage and examples)');

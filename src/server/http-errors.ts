@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { JobFailedError, JobNotFoundError, JobStateError, SpoolError, StoreError, ValidationError } from '../errors.ts';
+import { ScheduleNotFoundError } from '../schedules/schedule-admin.ts';
 import type { Logger } from '../logger.ts';
 
 /** An error the server answers with its own status and code (auth, host, read-only, body, routing). */
@@ -33,7 +34,7 @@ export function errorResponse(c: Context, error: unknown, logger: Logger): Respo
 function describe(error: unknown, logger: Logger): { status: ContentfulStatusCode; body: ErrorBody; headers: Record<string, string> } {
   if (error instanceof HttpError) return { status: error.status, body: { error: { code: error.code, message: error.message } }, headers: error.headers };
   if (error instanceof ValidationError) return { status: 400, body: { error: { code: error.code, message: error.message, issues: error.issues } }, headers: {} };
-  if (error instanceof JobNotFoundError) return { status: 404, body: { error: { code: error.code, message: error.message } }, headers: {} };
+  if (error instanceof JobNotFoundError || error instanceof ScheduleNotFoundError) return { status: 404, body: { error: { code: error.code, message: error.message } }, headers: {} };
   if (error instanceof JobStateError || error instanceof JobFailedError) return { status: 409, body: { error: { code: error.code, message: error.message } }, headers: {} };
   if (error instanceof StoreError) {
     logger.warn(`spool server: ${error.message}`);

@@ -11,7 +11,7 @@ import type { NameControl } from '../limits/limits.ts';
  *
  * Internal: not public API. When a method's meaning changes, extend test/conformance.ts.
  */
-export interface Store {
+export interface Store extends ScheduleStore {
   readonly kind: 'sqlite' | 'postgres';
 
   /**
@@ -330,4 +330,70 @@ export interface StoreStats {
   statements: number;
   roundTrips: number;
   byMethod: Record<string, number>;
+}
+
+/**
+ * One schedule as stored (times epoch ms). `firedThrough` is the watermark: every fire time at or before it
+ * has been dealt with (a job added, or dropped by the missed policy); it only moves forward, by compare-and-set.
+ */
+export interface ScheduleRow {
+  key: string;
+  cron: string | null;
+  tz: string | null;
+  every: number | null;
+  name: string;
+  dataJson: string;
+  /** Options of each job a fire adds (priority, maxAttempts, backoff, timeout) as JSON. */
+  optionsJson: string;
+  missed: 'skip' | 'latest' | 'all';
+  paused: boolean;
+  /** Where `every` intervals count from: when the spec was first declared (or last changed). */
+  anchorAt: number;
+  firedThrough: number;
+  lastRunAt: number | null;
+  /** The next fire time after firedThrough (null: never again); what "due" is read by. */
+  nextRunAt: number | null;
+  /** Bumped when the spec (cron, tz, every) changes: a fire computed from the old spec then fails its compare-and-set. */
+  revision: number;
+}
+
+/** One schedule's fires to write: applies only if the row still has `revision` and `firedThrough`. */
+export interface ScheduleFire {
+  key: string;
+  revision: number;
+  firedThrough: number;
+  newFiredThrough: number;
+  lastRunAt: number | null;
+  nextRunAt: number | null;
+  /** The jobs of the fires (each with uniqueKey `schedule:<key>:<fire ms>`). */
+  jobs: NewJob[];
+}
+
+/** The schedule methods of a store; each one statement (schedulesFire: one short transaction). */
+export interface ScheduleStore {
+  /** Creates the schedule, or updates its job and policy; a changed spec also bumps revision, re-anchors and moves the watermark to `now`. */
+  scheduleUpsert(p: { row: ScheduleRow; now: number }): Promise<ScheduleRow>;
+  /** All schedules by key, or the one of `key`. */
+  schedules(p: { key?: string }): Promise<ScheduleRow[]>;
+  /** Pauses, or resumes with the watermark at `now` (fires during the pause are dropped) and `nextRunAt`. Null: no such key. */
+  schedulePause(p: { key: string; paused: boolean; now: number; nextRunAt: number | null }): Promise<ScheduleRow | null>;
+  /** Removes a schedule; false when there was none. Jobs it added stay. */
+  scheduleDelete(p: { key: string }): Promise<boolean>;
+  /**
+   * Unpaused schedules of `names` due at `now` (next_run_at ≤ now, earliest first, at most `limit`), and the
+   * earliest next_run_at of the others (null: none). One indexed statement.
+   */
+  schedulesDue(p: { names: string[]; now: number; limit: number }): Promise<{ due: ScheduleRow[]; nextAt: number | null }>;
+  /**
+   * One short transaction: advances each schedule's watermark by compare-and-set (revision and firedThrough
+   * unchanged), then inserts the jobs of the schedules whose set applied. Returns those keys and the job ids.
+   */
+  schedulesFire(p: { fires: ScheduleFire[]; now: number }): Promise<{ fired: string[]; jobIds: string[] }>;
+  /**
+   * The earliest runAt after `now` of a pending job of `names`, and the earliest next fire of an unpaused
+   * schedule of `names` (null: none); one indexed read.
+   */
+  nextDueAt(p: { names: string[]; now: number }): Promise<{ job: number | null; schedule: number | null }>;
+  /** Deletes up to `limit` jobs of `status` beyond the newest `keep` of it, oldest first; returns how many. */
+  pruneKeep(p: { status: JobStatus; keep: number; limit: number }): Promise<number>;
 }

@@ -37,6 +37,8 @@ export interface ClaimLoopDeps {
   isRunning(): boolean;
   /** Its names split into plain and limited ones (flow control). */
   split: NameSplit;
+  /** A schedule of this worker's names fires at `at` (read with the next due time). */
+  onScheduleDue?: (at: number) => void;
 }
 
 /**
@@ -60,6 +62,10 @@ export class ClaimLoop {
   private failures = 0;
   private retryAt = 0;
   private gaveUp = false;
+  /** The due time a wake-up is set for by learnNextDue (one at a time, the earliest). */
+  private dueTimerAt = Number.POSITIVE_INFINITY;
+  /** The next due time may have changed without this worker being told when: read it after the next short claim. */
+  private needDue = true;
 
   constructor(
     private readonly store: Store,
@@ -82,9 +88,24 @@ export class ClaimLoop {
     this.waker.nudge();
   }
 
+  /**
+   * Another process committed jobs whose runAt this worker does not fully know (SQLite's feed says only that
+   * something changed; PostgreSQL's gives a batch's earliest runAt): after the next short claim, read when the
+   * next job comes due.
+   */
+  dueUnknown(): void {
+    this.needDue = true;
+  }
+
   /** Looks for work at `runAt` (a delayed job or a retry coming due). */
   wakeAt(runAt: number): void {
-    this.waker.after(runAt - this.deps.clock.now(), () => this.lookForWork());
+    this.waker.after(runAt - this.deps.clock.now(), () => {
+      // A timer may end a few ms before the clock reaches runAt (libuv measures from its cached loop time, which
+      // lags under load): then the claim finds nothing yet. Re-reading the next due time after it re-arms the
+      // wake-up instead of leaving the job to the next poll (seen on PostgreSQL under load: a minute late).
+      this.needDue = true;
+      this.lookForWork();
+    });
   }
 
   /** Runs until the worker stops and everything it held is written (or given up on). */
@@ -159,12 +180,47 @@ export class ClaimLoop {
       // A rate limit held jobs back: claim again when it allows; a finish may have freed a limited slot.
       if (retryAt !== undefined) this.wakeAt(retryAt);
       if (limited.length > 0 && outcomes.length > 0) this.lookForWork();
+      // Only when the next due time may have changed unseen (see dueUnknown): not one more read per short claim.
+      if (this.drained && this.needDue && this.deps.isRunning()) {
+        this.needDue = false;
+        await this.learnNextDue();
+      }
     } catch (error) {
       this.storeFailed(error, outcomes, 'claim or finish jobs');
     } finally {
       this.claimInFlight = undefined;
       this.waker.nudge();
     }
+  }
+
+  /**
+   * After a short claim, when the next due time may have changed unseen (at start, after a due wake-up, after a
+   * feed event without runAt): one indexed read of when the next pending job of this worker's names comes due (a
+   * delayed job, or a retry, added by any process), and a wake-up set for then when that is sooner than the
+   * next poll. So a delayed job starts on time on an idle worker, not up to pollMs late. It runs while the claim
+   * still counts as in flight, so the worker is not idle (no handoff is offered) until it is done. The same read
+   * tells the schedule firer when the names' next schedule fires (so it needs no read of its own at start).
+   */
+  private async learnNextDue(): Promise<void> {
+    const { config, clock } = this.deps;
+    let at: number | null;
+    try {
+      const next = await this.store.nextDueAt({ names: config.names, now: clock.now() });
+      at = next.job;
+      if (next.schedule !== null) this.deps.onScheduleDue?.(next.schedule);
+    } catch {
+      return; // The poll still finds the job; a failing store is reported by the claims.
+    }
+    if (at === null) return;
+    const ms = at - clock.now();
+    if (ms > config.settings.pollMs || at >= this.dueTimerAt) return;
+    this.dueTimerAt = at;
+    this.waker.after(ms, () => {
+      if (this.dueTimerAt === at) this.dueTimerAt = Number.POSITIVE_INFINITY;
+      // Jobs due later than this one were not read: read again after this claim.
+      this.needDue = true;
+      this.lookForWork();
+    });
   }
 
   /** One round trip: write `outcomes`. */

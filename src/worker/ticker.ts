@@ -3,6 +3,7 @@ import { StoreError } from '../errors.ts';
 import type { FaultReporter } from '../fault-reporter.ts';
 import type { Logger } from '../logger.ts';
 import type { Store } from '../store/store.ts';
+import type { BackgroundSlot } from './background-slot.ts';
 import type { HeldJobs } from './held-jobs.ts';
 import type { WorkerStats } from './worker-stats.ts';
 
@@ -15,6 +16,8 @@ export interface TickerDeps {
   stats: WorkerStats;
   /** Where store failures are reported: once per streak, not once per tick. */
   health: FaultReporter;
+  /** Shared with the schedule firer and retention: one background statement in flight per worker. */
+  slot: BackgroundSlot;
   /** The store says a cancel was requested for this held job. */
   onCancel(id: string): void;
   /** The store says the worker no longer holds this job (deleted, or its lease taken over). */
@@ -57,13 +60,15 @@ export class Ticker {
       a.dirtyProgress = undefined;
     }
     try {
-      const { cancelled, lost } = await this.store.tick({
-        workerId: deps.workerId,
-        leaseMs: deps.leaseMs,
-        now: deps.clock.now(),
-        running,
-        progress,
-      });
+      const { cancelled, lost } = await deps.slot.run(() =>
+        this.store.tick({
+          workerId: deps.workerId,
+          leaseMs: deps.leaseMs,
+          now: deps.clock.now(),
+          running,
+          progress,
+        }),
+      );
       deps.stats.ticks++;
       deps.health.succeeded('tick');
       for (const a of attempts) a.sendingProgress = undefined;

@@ -6,7 +6,10 @@ import type { Job } from '../job.ts';
 import type { NameControl } from '../limits/limits.ts';
 import type { Logger } from '../logger.ts';
 import type { FeedEvent, Store } from '../store/store.ts';
+import { type RetentionPolicy, RetentionRunner } from '../retention.ts';
+import { ScheduleFirer } from '../schedules/firer.ts';
 import { AttemptAbort } from './attempt.ts';
+import { BackgroundSlot } from './background-slot.ts';
 import { ClaimLoop } from './claim-loop.ts';
 import { HeldJobs } from './held-jobs.ts';
 import { IGNORED_ABORT_MS, JobRunner } from './job-runner.ts';
@@ -19,6 +22,13 @@ import { Waker } from './waker.ts';
 import { type Handlers, resolveWorkerConfig, type WorkerConfig, type WorkerOptions } from './worker-options.ts';
 import { newWorkerStats, type WorkerStats } from './worker-stats.ts';
 
+/**
+ * Least time between two reads of the schedules when none is due sooner. A worker sleeps until the next due
+ * fire it knows of (punctual); this read only discovers schedules declared or resumed by other processes
+ * (this process's own wake the firer at once). A poll of 20 ms would read them 50 times a second for nothing.
+ */
+const SCHEDULE_POLL_MIN_MS = 1_000;
+
 /** What the queue hands its workers. */
 export interface WorkerDeps {
   clock: Clock;
@@ -28,6 +38,8 @@ export interface WorkerDeps {
   /** Jobs this process added: their 'added' events on the change feed are echoes, already announced. */
   localAdds: LocalAdds;
   maxPayloadBytes: number;
+  /** openQueue({ retention }): what this worker deletes periodically (none: nothing). */
+  retention?: RetentionPolicy;
   onStopped: (worker: Worker) => void;
 }
 
@@ -52,6 +64,8 @@ export class Worker {
   private readonly loop: ClaimLoop;
   private readonly ticker: Ticker;
   private readonly split: NameSplit;
+  private readonly firer: ScheduleFirer;
+  private readonly retention: RetentionRunner | undefined;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private loopDone: Promise<void> = Promise.resolve();
   private stopping: Promise<void> | undefined;
@@ -69,6 +83,7 @@ export class Worker {
     const isRunning = () => this.state === 'running';
     const health = new FaultReporter(logger, `worker ${this.id}`);
     const nudge = () => this.waker.nudge();
+    const slot = new BackgroundSlot();
     this.batcher = new OutcomeBatcher({
       clock, events, stats: this.counters, onRetry: (runAt) => this.loop.wakeAt(runAt), nudge,
       onParentsReady: () => deps.signals.emit('runnable', clock.now()),
@@ -79,10 +94,14 @@ export class Worker {
     });
     this.split = new NameSplit(store, this.config.names, this.config.settings.pollMs, clock, logger, () => this.loop.lookForWork());
     this.loop = new ClaimLoop(store, this.held, this.batcher, this.runner, this.waker, {
-      config: this.config, clock, logger, stats: this.counters, health, isRunning, split: this.split,
+      config: this.config, clock, logger, stats: this.counters, health, isRunning, split: this.split, onScheduleDue: (at) => this.firer.wakeBy(at),
     });
+    this.firer = new ScheduleFirer({
+      store, names: this.config.names, clock, logger, health, pollMs: Math.max(this.config.settings.pollMs, SCHEDULE_POLL_MIN_MS), slot, onFired: (runAt) => this.onRunnable(runAt),
+    });
+    if (deps.retention) this.retention = new RetentionRunner(store, deps.retention, { clock, health, slot });
     this.ticker = new Ticker(store, this.held, {
-      workerId: this.id, leaseMs: this.config.settings.leaseMs, clock, logger, stats: this.counters, health, onCancel: this.onCancel, onLost: this.onDelete,
+      workerId: this.id, leaseMs: this.config.settings.leaseMs, clock, logger, stats: this.counters, health, slot, onCancel: this.onCancel, onLost: this.onDelete,
     });
   }
 
@@ -96,6 +115,9 @@ export class Worker {
     this.deps.signals.on('controls', this.onControls);
     this.deps.signals.on('cancel', this.onCancel);
     this.deps.signals.on('delete', this.onDelete);
+    this.deps.signals.on('schedules', this.onSchedules);
+    this.firer.start();
+    this.retention?.start();
     // Only additions and retries are reasons to claim; the rest of the feed (started, completed… of every
     // batch of every worker) is not even parsed for a worker.
     this.unwatch = this.store.watch(this.onFeed, ['added', 'retrying']);
@@ -170,6 +192,7 @@ export class Worker {
     // The loop ends once every attempt has settled and its outcome is written; the ticker keeps the leases
     // of handlers still running (those that ignore their signal) until then.
     await this.loopDone;
+    await Promise.all([this.firer.stop(), this.retention?.stop()]);
     this.ticker.stop();
     this.waker.clear();
     this.deps.signals.off('runnable', this.onRunnable);
@@ -177,6 +200,7 @@ export class Worker {
     this.deps.signals.off('delete', this.onDelete);
     this.deps.signals.off('controls', this.onControls);
     this.split.stop();
+    this.deps.signals.off('schedules', this.onSchedules);
     this.unwatch?.();
     this.state = 'stopped';
     this.deps.onStopped(this);
@@ -206,14 +230,20 @@ export class Worker {
     for (const event of events) {
       if (event.type === 'external') {
         this.split.changedElsewhere();
+        this.loop.dueUnknown();
         this.onRunnable(this.deps.clock.now());
       }
       else if ((event.type === 'added' || event.type === 'retrying') && event.names.some((n) => this.config.names.includes(n))) {
         const runAt = event.runAt ?? this.deps.clock.now();
         // This process's own adds were announced locally (or handed over): their echo is no news.
         const itemised = event.type === 'added' && event.ids.length > 0 && event.ids.length === (event.count ?? event.ids.length);
-        if (itemised) this.deps.localAdds.whenKnown(event.ids, (allLocal) => allLocal || this.onRunnable(runAt));
-        else this.onRunnable(runAt);
+        // The event carries its batch's earliest runAt: later ones of the batch are read after that wake-up.
+        const fromFeed = () => {
+          if (runAt > this.deps.clock.now()) this.loop.dueUnknown();
+          this.onRunnable(runAt);
+        };
+        if (itemised) this.deps.localAdds.whenKnown(event.ids, (allLocal) => allLocal || fromFeed());
+        else fromFeed();
       }
     }
   };
@@ -221,6 +251,11 @@ export class Worker {
   /** This process paused, resumed or limited a name: the row as written applies at once. */
   private readonly onControls = (control: NameControl): void => {
     if (this.state === 'running') this.split.apply(control);
+  };
+
+  /** A schedule was declared, changed or resumed in this process: read the schedules again now. */
+  private readonly onSchedules = (): void => {
+    if (this.state === 'running') this.firer.poke();
   };
 
   private readonly onCancel = (id: string): void => {

@@ -7,7 +7,7 @@ import { claimOrder, compareIds, isRowId, orderEnqueuedIds } from '../job-ids.ts
 import { StatementCounter } from '../statement-counter.ts';
 import type {
   BulkParams, BulkResult, ClaimParams, ClaimResult, FeedEvent, FinishResult, JobChangeType, JobFilter, ListFilter, MinuteCount, NameStats,
-  NewJob, Outcome, PageParams, Store, StoreStats, TickParams, TickResult, TransitionOp, WatchJobsParams,
+  NewJob, Outcome, PageParams, ScheduleFire, ScheduleRow, Store, StoreStats, TickParams, TickResult, TransitionOp, WatchJobsParams,
 } from '../store.ts';
 import { transitionRefused, uniqueKeyHeld } from '../transition-error.ts';
 import { bulkSql, countSql, pageSql, Params, shapeKey, type Tables } from './filter-statements.ts';
@@ -18,6 +18,7 @@ import { type ControlRow, controlFromRow, controlValues, type Exec, planLimited 
 import { NotifyFeed } from './notify-feed.ts';
 import { redactUrl } from './redact-url.ts';
 import { type ClaimedRow, claimedRowToJob, type JobRow, rowToJob } from './rows.ts';
+import { buildScheduleStatements, type ScheduleRecord, toScheduleRow } from './schedule-statements.ts';
 import { migrate, SCHEMA_NAME } from './schema.ts';
 import { buildStatements, type ListShape, type Statement, type Statements } from './statements.ts';
 
@@ -59,6 +60,7 @@ export class PostgresStore implements Store {
   private readonly counter = new StatementCounter();
   private readonly sql: Statements;
   private readonly controlSql: ControlStatements;
+  private readonly sched: ReturnType<typeof buildScheduleStatements>;
   private readonly feed: NotifyFeed;
   private readonly jobFeed: NotifyJobFeed;
   private readonly logger: Logger;
@@ -93,6 +95,7 @@ export class PostgresStore implements Store {
     });
     this.sql = buildStatements(schema, channel);
     this.controlSql = buildControlStatements(schema, channel);
+    this.sched = buildScheduleStatements(schema);
     this.feed = new NotifyFeed({
       client: { connectionString: options.url, application_name: `${applicationName}/listen`.slice(0, 63), keepAlive: true },
       channel,
@@ -382,6 +385,77 @@ export class PostgresStore implements Store {
   async prune(p: { statuses: JobStatus[]; before: number; limit: number }): Promise<number> {
     if (p.statuses.length === 0 || p.limit <= 0) return 0;
     const rows = await this.run<{ n: number }>('prune', 'prune finished jobs', this.sql.prune, [p.statuses, p.before, p.limit]);
+    return rows[0]?.n ?? 0;
+  }
+
+  async scheduleUpsert(p: { row: ScheduleRow; now: number }): Promise<ScheduleRow> {
+    const r = p.row;
+    const rows = await this.run<ScheduleRecord>('schedules', 'save a schedule', this.sched.upsert, [
+      r.key, r.cron, r.tz, r.every, r.name, r.dataJson, r.optionsJson, r.missed, p.now, r.nextRunAt,
+    ]);
+    return toScheduleRow(rows[0]!);
+  }
+
+  async schedules(p: { key?: string }): Promise<ScheduleRow[]> {
+    const rows = await this.run<ScheduleRecord>('schedules', 'read schedules', this.sched.select, [p.key ?? null]);
+    return rows.map(toScheduleRow);
+  }
+
+  async schedulePause(p: { key: string; paused: boolean; now: number; nextRunAt: number | null }): Promise<ScheduleRow | null> {
+    const rows = await this.run<ScheduleRecord>('schedules', 'pause or resume a schedule', this.sched.pause, [p.key, p.paused, p.now, p.nextRunAt]);
+    return rows[0] ? toScheduleRow(rows[0]) : null;
+  }
+
+  async scheduleDelete(p: { key: string }): Promise<boolean> {
+    const rows = await this.run('schedules', 'delete a schedule', this.sched.delete, [p.key]);
+    return rows.length > 0;
+  }
+
+  async schedulesDue(p: { names: string[]; now: number; limit: number }): Promise<{ due: ScheduleRow[]; nextAt: number | null }> {
+    const rows = (await this.run<ScheduleRecord>('schedulesDue', 'read due schedules', this.sched.due, [p.names, p.now, p.limit])).map(toScheduleRow);
+    const due = rows.filter((r) => r.nextRunAt !== null && r.nextRunAt <= p.now);
+    const later = rows.find((r) => r.nextRunAt !== null && r.nextRunAt > p.now);
+    return { due, nextAt: later?.nextRunAt ?? null };
+  }
+
+  /** One transaction on one connection: the compare-and-set, then the insert of the winners' jobs (enqueue's statement). */
+  async schedulesFire(p: { fires: ScheduleFire[]; now: number }): Promise<{ fired: string[]; jobIds: string[] }> {
+    if (p.fires.length === 0) return { fired: [], jobIds: [] };
+    const fires = JSON.stringify(p.fires.map((f) => ({ key: f.key, revision: f.revision, from: f.firedThrough, to: f.newFiredThrough, last: f.lastRunAt, next: f.nextRunAt })));
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (cause) {
+      throw new StoreError(`PostgreSQL store could not fire schedules: ${(cause as Error).message}`, { cause, retryable: true });
+    }
+    try {
+      this.counter.record('schedulesFire');
+      await client.query('BEGIN');
+      const won = new Set((await this.run<{ key: string }>('schedulesFire', 'fire schedules', this.sched.fire, [fires], client)).map((r) => r.key));
+      const jobs = p.fires.filter((f) => won.has(f.key)).flatMap((f) => f.jobs);
+      const jobIds = jobs.length > 0 ? await this.enqueue({ jobs, now: p.now, client }) : [];
+      this.counter.record('schedulesFire');
+      await client.query('COMMIT');
+      return { fired: [...won], jobIds };
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async nextDueAt(p: { names: string[]; now: number }): Promise<{ job: number | null; schedule: number | null }> {
+    type Row = { at: number | null; schedule_at: string | null };
+    const rows = await this.run<Row>('nextDueAt', 'read the next due time', this.sched.nextDue, [p.names, p.now]);
+    const at = rows[0]?.at;
+    const schedule = rows[0]?.schedule_at;
+    return { job: at === null || at === undefined ? null : Math.round(Number(at)), schedule: schedule === null || schedule === undefined ? null : Number(schedule) };
+  }
+
+  async pruneKeep(p: { status: JobStatus; keep: number; limit: number }): Promise<number> {
+    if (p.limit <= 0) return 0;
+    const rows = await this.run<{ n: number }>('prune', 'prune finished jobs beyond a count', this.sched.pruneKeep, [p.status, p.keep, p.limit]);
     return rows[0]?.n ?? 0;
   }
 

@@ -136,6 +136,29 @@ const MIGRATIONS: readonly ((S: string) => string)[] = [
     PRIMARY KEY (name, key)
   );
   `,
+  // Schedules (src/schedules/): one row each, times as epoch ms, fired by workers with a compare-and-set of
+  // fired_through (no leader). Pending jobs by name and run_at: a drained worker's one read of when its next
+  // delayed job comes due (Store.nextDueAt); partial on pending, so a claim's new row version never enters it.
+  (S) => `
+  CREATE TABLE ${S}.schedules (
+    key           text    PRIMARY KEY,
+    cron          text,
+    tz            text,
+    every_ms      bigint,
+    name          text    NOT NULL,
+    data          json    NOT NULL,
+    options       json    NOT NULL,
+    missed        text    NOT NULL CHECK (missed IN ('skip', 'latest', 'all')),
+    paused        boolean NOT NULL DEFAULT false,
+    anchor_at     bigint  NOT NULL,
+    fired_through bigint  NOT NULL,
+    last_run_at   bigint,
+    next_run_at   bigint,
+    revision      integer NOT NULL DEFAULT 1
+  );
+  CREATE INDEX schedules_due ON ${S}.schedules (next_run_at) WHERE NOT paused;
+  CREATE INDEX jobs_live_pending_name_run_at ON ${S}.jobs_live (name, run_at) WHERE status = 'pending';
+  `,
 ];
 
 /**

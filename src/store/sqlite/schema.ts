@@ -127,6 +127,29 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (name, key)
   ) STRICT, WITHOUT ROWID;
   `,
+  // Schedules (src/schedules/): one row each, fired by workers with a compare-and-set of fired_through (no
+  // leader). Pending jobs by name and run_at: a drained worker's one read of when its next delayed job is due
+  // (Store.nextDueAt); partial, so claims and finishes never write it.
+  `
+  CREATE TABLE spool_schedules (
+    key           TEXT    PRIMARY KEY,
+    cron          TEXT,
+    tz            TEXT,
+    every_ms      INTEGER,
+    name          TEXT    NOT NULL,
+    data          TEXT    NOT NULL,
+    options       TEXT    NOT NULL,
+    missed        TEXT    NOT NULL,
+    paused        INTEGER NOT NULL DEFAULT 0,
+    anchor_at     INTEGER NOT NULL,
+    fired_through INTEGER NOT NULL,
+    last_run_at   INTEGER,
+    next_run_at   INTEGER,
+    revision      INTEGER NOT NULL DEFAULT 1
+  ) STRICT;
+  CREATE INDEX spool_schedules_due ON spool_schedules (next_run_at) WHERE paused = 0;
+  CREATE INDEX spool_jobs_pending_name_run_at ON spool_jobs (name, run_at) WHERE status = 'pending';
+  `,
 ];
 
 /** How many migrations this version of Spool knows. */

@@ -8,7 +8,7 @@ import { claimOrder, compareIds, isRowId, orderEnqueuedIds } from '../job-ids.ts
 import { StatementCounter } from '../statement-counter.ts';
 import type {
   BulkParams, BulkResult, ClaimParams, ClaimResult, FeedEvent, FinishResult, JobFilter, ListFilter, MinuteCount, NameStats, NewJob, Outcome,
-  PageParams, Store, StoreStats, TickParams, TickResult, TransitionOp, WatchJobsParams,
+  PageParams, ScheduleFire, ScheduleRow, Store, StoreStats, TickParams, TickResult, TransitionOp, WatchJobsParams,
 } from '../store.ts';
 import { transitionRefused, uniqueKeyHeld } from '../transition-error.ts';
 import { DataVersionFeed } from './data-version-feed.ts';
@@ -20,6 +20,7 @@ import { JournalFeed } from './journal-feed.ts';
 import { type ClaimedRow, claimedRowToJob, type JobRow, rowToJob } from './rows.ts';
 import type { NameControl } from '../../limits/limits.ts';
 import { claimLimited, type ControlRow, controlFromRow, controlParams, type LimitStatements, prepareLimitStatements } from './limited-claim.ts';
+import { prepareScheduleStatements, type ScheduleRecord, toScheduleRow } from './schedule-statements.ts';
 import { migrate } from './schema.ts';
 import * as SQL from './statements.ts';
 import { CLAIMED_COLUMNS } from './statements.ts';
@@ -67,6 +68,7 @@ export class SqliteStore implements Store {
   private readonly stmt: ReturnType<typeof prepareAll>;
   private readonly flows: SqliteFlows;
   private readonly limitStmt: LimitStatements;
+  private readonly sched: ReturnType<typeof prepareScheduleStatements>;
   private readonly feed: DataVersionFeed;
   private readonly jobFeed: JournalFeed;
   private readonly tx: <T>(work: () => T) => T;
@@ -99,6 +101,7 @@ export class SqliteStore implements Store {
     this.stmt = prepareAll(this.db);
     this.flows = new SqliteFlows(this.db);
     this.limitStmt = prepareLimitStatements(this.db);
+    this.sched = prepareScheduleStatements(this.db);
     this.feed = new DataVersionFeed(this.db);
     this.jobFeed = new JournalFeed(
       this.db,
@@ -150,18 +153,7 @@ export class SqliteStore implements Store {
     }
     if (p.jobs.length === 0) return [];
     const payload = JSON.stringify(p.jobs.map(toInsertable));
-    const rows = this.write('enqueue', 'insert jobs', p.now, (journal) => {
-      const inserted = this.stmt.insertJobs.all({ jobs: payload, now: p.now }) as { id: number; unique_key: string | null; name: string; status: JobStatus }[];
-      for (const row of inserted) {
-        journal.note('added', row.id);
-        journal.move(row.name, null, row.status);
-        if (row.status === 'running') {
-          journal.note('started', row.id);
-          journal.claim(row.name);
-        }
-      }
-      return { value: inserted, statements: 1 };
-    });
+    const rows = this.write('enqueue', 'insert jobs', p.now, (journal) => ({ value: this.insertJobs(payload, p.now, journal), statements: 1 }));
     return orderEnqueuedIds(
       p.jobs,
       rows.map((r) => ({ id: String(r.id), uniqueKey: r.unique_key })),
@@ -179,6 +171,79 @@ export class SqliteStore implements Store {
       this.flows.selectChildren.all({ parent: Number(p.parentId), ignored: p.ignored ? 1 : 0 }) as JobRow[],
     false);
     return rows.map(rowToJob);
+  }
+
+  /** Inserts jobs (JSON of toInsertable) inside the caller's write transaction and notes them in its journal. */
+  private insertJobs(payload: string, now: number, journal: Journal) {
+    const inserted = this.stmt.insertJobs.all({ jobs: payload, now }) as { id: number; unique_key: string | null; name: string; status: JobStatus }[];
+    for (const row of inserted) {
+      journal.note('added', row.id);
+      journal.move(row.name, null, row.status);
+      if (row.status === 'running') {
+        journal.note('started', row.id);
+        journal.claim(row.name);
+      }
+    }
+    return inserted;
+  }
+
+  async scheduleUpsert(p: { row: ScheduleRow; now: number }): Promise<ScheduleRow> {
+    const r = p.row;
+    const params = {
+      key: r.key, cron: r.cron, tz: r.tz, every: r.every, name: r.name, data: r.dataJson, options: r.optionsJson, missed: r.missed,
+      now: p.now, next: r.nextRunAt,
+    };
+    return toScheduleRow(this.run('schedules', 1, 'save a schedule', () => this.sched.upsert.get(params) as ScheduleRecord));
+  }
+
+  async schedules(p: { key?: string }): Promise<ScheduleRow[]> {
+    const rows = this.run('schedules', 1, 'read schedules', () => this.sched.select.all({ key: p.key ?? null }) as ScheduleRecord[], false);
+    return rows.map(toScheduleRow);
+  }
+
+  async schedulePause(p: { key: string; paused: boolean; now: number; nextRunAt: number | null }): Promise<ScheduleRow | null> {
+    const params = { key: p.key, paused: p.paused ? 1 : 0, now: p.now, next: p.nextRunAt };
+    const row = this.run('schedules', 1, 'pause or resume a schedule', () => this.sched.pause.get(params) as ScheduleRecord | undefined);
+    return row ? toScheduleRow(row) : null;
+  }
+
+  async scheduleDelete(p: { key: string }): Promise<boolean> {
+    return this.run('schedules', 1, 'delete a schedule', () => this.sched.delete.run({ key: p.key }).changes > 0);
+  }
+
+  async schedulesDue(p: { names: string[]; now: number; limit: number }): Promise<{ due: ScheduleRow[]; nextAt: number | null }> {
+    const params = { names: JSON.stringify(p.names), now: p.now, limit: p.limit };
+    const rows = this.run('schedulesDue', 1, 'read due schedules', () => this.sched.due.all(params) as ScheduleRecord[], false).map(toScheduleRow);
+    const due = rows.filter((r) => r.nextRunAt !== null && r.nextRunAt <= p.now);
+    const later = rows.find((r) => r.nextRunAt !== null && r.nextRunAt > p.now);
+    return { due, nextAt: later?.nextRunAt ?? null };
+  }
+
+  async schedulesFire(p: { fires: ScheduleFire[]; now: number }): Promise<{ fired: string[]; jobIds: string[] }> {
+    if (p.fires.length === 0) return { fired: [], jobIds: [] };
+    const fires = JSON.stringify(p.fires.map((f) => ({ key: f.key, revision: f.revision, from: f.firedThrough, to: f.newFiredThrough, last: f.lastRunAt, next: f.nextRunAt })));
+    return this.write('schedulesFire', 'fire schedules', p.now, (journal) => {
+      const won = new Set((this.sched.fire.all({ fires }) as { key: string }[]).map((r) => r.key));
+      const jobs = p.fires.filter((f) => won.has(f.key)).flatMap((f) => f.jobs);
+      const inserted = jobs.length > 0 ? this.insertJobs(JSON.stringify(jobs.map(toInsertable)), p.now, journal) : [];
+      return { value: { fired: [...won], jobIds: inserted.map((r) => String(r.id)) }, statements: jobs.length > 0 ? 2 : 1 };
+    });
+  }
+
+  async nextDueAt(p: { names: string[]; now: number }): Promise<{ job: number | null; schedule: number | null }> {
+    const params = { names: JSON.stringify(p.names), now: p.now };
+    type Row = { at: number | null; schedule_at: number | null };
+    const row = this.run('nextDueAt', 1, 'read the next due time', () => this.sched.nextDue.get(params) as Row | undefined, false);
+    return { job: row?.at ?? null, schedule: row?.schedule_at ?? null };
+  }
+
+  async pruneKeep(p: { status: JobStatus; keep: number; limit: number }): Promise<number> {
+    if (p.limit <= 0) return 0;
+    return this.write('prune', 'prune finished jobs beyond a count', Date.now(), (journal) => {
+      const gone = this.sched.pruneKeep.all({ status: p.status, keep: p.keep, limit: p.limit }) as { name: string; status: JobStatus }[];
+      for (const row of gone) journal.move(row.name, row.status, null);
+      return { value: gone.length, statements: 1 };
+    });
   }
 
   /** The pending or running job holding each key, one statement. */
