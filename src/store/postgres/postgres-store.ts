@@ -166,7 +166,7 @@ export class PostgresStore implements Store {
 
   async children(p: { parentId: string; ignored: boolean }): Promise<Job[]> {
     if (!isRowId(p.parentId)) return [];
-    const rows = await this.run<JobRow>('get', `get the children of job ${p.parentId}`, this.sql.selectChildren, [p.parentId, p.ignored]);
+    const rows = await this.run<JobRow>('children', `get the children of job ${p.parentId}`, this.sql.selectChildren, [p.parentId, p.ignored]);
     return rows.map(rowToJob);
   }
 

@@ -167,7 +167,7 @@ export class SqliteStore implements Store {
 
   async children(p: { parentId: string; ignored: boolean }): Promise<Job[]> {
     if (!isRowId(p.parentId)) return [];
-    const rows = this.run('get', 1, `get the children of job ${p.parentId}`, () =>
+    const rows = this.run('children', 1, `get the children of job ${p.parentId}`, () =>
       this.flows.selectChildren.all({ parent: Number(p.parentId), ignored: p.ignored ? 1 : 0 }) as JobRow[],
     false);
     return rows.map(rowToJob);
