@@ -152,6 +152,27 @@ test('pause, resume and limits of a name from the overview: confirmed, written f
   await page.close();
 });
 
+test('schedules: listed with their rule and next run; run now, pause, resume and remove from the page', async () => {
+  await queue.schedule('nightly-probe', { cron: '0 3 * * *', tz: 'Europe/Berlin' }, 'schedule-probe', { kind: 'daily' });
+  const page = await open('/');
+  await page.getByRole('link', { name: 'Schedules' }).click();
+  const row = page.locator('tr', { hasText: 'nightly-probe' });
+  await row.waitFor();
+  assert.match((await row.textContent())!, /0 3 \* \* \* \(Europe\/Berlin\)/);
+  const schedule = async () => (await queue.listSchedules()).find((s) => s.key === 'nightly-probe');
+  await row.getByRole('button', { name: 'Run now' }).click();
+  await waitFor(async () => (await queue.listJobs({ name: 'schedule-probe' })).length === 1, 'the triggered job', 10_000);
+  await row.getByRole('button', { name: 'Pause' }).click();
+  await waitFor(async () => (await schedule())?.paused === true, 'the schedule to be paused', 10_000);
+  await row.getByText('paused').waitFor();
+  await row.getByRole('button', { name: 'Resume' }).click();
+  await waitFor(async () => (await schedule())?.paused === false, 'the schedule to be resumed', 10_000);
+  await row.getByRole('button', { name: 'Remove' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Remove' }).click();
+  await waitFor(async () => (await schedule()) === undefined, 'the schedule to be removed', 10_000);
+  await page.close();
+});
+
 test("a running job's progress bar advances, driven by a worker in another process, without polling", async () => {
   const id = await queue.add('slow-scan', { repo: 'live/one' });
   const page = await open('/jobs?name=slow-scan');
