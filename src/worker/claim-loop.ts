@@ -159,13 +159,14 @@ export class ClaimLoop {
     const { config, clock, stats } = this.deps;
     try {
       const { plain, limited } = this.deps.split;
+      const claimedAt = clock.now();
       const { jobs, retryAt, ...written } = await this.store.claim({
         names: plain,
         ...(limited.length > 0 ? { limited } : {}),
         limit,
         workerId: config.id,
         leaseMs: config.settings.leaseMs,
-        now: clock.now(),
+        now: claimedAt,
         finish: outcomes,
       });
       this.failures = 0;
@@ -183,7 +184,7 @@ export class ClaimLoop {
       // Only when the next due time may have changed unseen (see dueUnknown): not one more read per short claim.
       if (this.drained && this.needDue && this.deps.isRunning()) {
         this.needDue = false;
-        await this.learnNextDue();
+        await this.learnNextDue(claimedAt);
       }
     } catch (error) {
       this.storeFailed(error, outcomes, 'claim or finish jobs');
@@ -201,11 +202,14 @@ export class ClaimLoop {
    * still counts as in flight, so the worker is not idle (no handoff is offered) until it is done. The same read
    * tells the schedule firer when the names' next schedule fires (so it needs no read of its own at start).
    */
-  private async learnNextDue(): Promise<void> {
+  private async learnNextDue(claimedAt: number): Promise<void> {
     const { config, clock } = this.deps;
     let at: number | null;
     try {
-      const next = await this.store.nextDueAt({ names: config.names, now: clock.now() });
+      // Due after the claim's own `now`, not after this read's: a job that came due while the claim was on the
+      // wire (or that a timer ending a few ms early left behind) is then still seen, and claimed at once. With
+      // the read's time it fell between the two and waited for the poll (PostgreSQL under load: a minute).
+      const next = await this.store.nextDueAt({ names: config.names, now: claimedAt });
       at = next.job;
       if (next.schedule !== null) this.deps.onScheduleDue?.(next.schedule);
     } catch {
