@@ -1,35 +1,10 @@
 import { type Candidate, controlState, type ControlState, candidatesFor, keyOf, MAX_KEYS, perKeyDepth, planClaim } from '../../limits/claim-plan.ts';
+import { type ControlRow, controlFromRow } from '../../limits/control-row.ts';
 import type { NameControl } from '../../limits/limits.ts';
 import { parseWindow, type WindowState } from '../../limits/rate-window.ts';
 import type { ControlStatements } from './control-statements.ts';
 import type { Statement } from './statements.ts';
 
-/** A control row as PostgreSQL returns it. */
-export interface ControlRow {
-  name: string;
-  paused: boolean;
-  concurrency: number | null;
-  per_key_concurrency: number | null;
-  rate_max: number | null;
-  rate_interval_ms: number | null;
-  per_key_rate_max: number | null;
-  per_key_rate_interval_ms: number | null;
-  rate_state?: string | null;
-}
-
-export function controlFromRow(row: ControlRow): NameControl {
-  return {
-    name: row.name,
-    paused: row.paused,
-    concurrency: row.concurrency,
-    perKeyConcurrency: row.per_key_concurrency,
-    rate: row.rate_max !== null && row.rate_interval_ms !== null ? { max: row.rate_max, intervalMs: row.rate_interval_ms } : null,
-    perKeyRate:
-      row.per_key_rate_max !== null && row.per_key_rate_interval_ms !== null
-        ? { max: row.per_key_rate_max, intervalMs: row.per_key_rate_interval_ms }
-        : null,
-  };
-}
 
 /** The upsert's parameters. */
 export function controlValues(p: { name: string; paused?: boolean; limits?: Omit<NameControl, 'name' | 'paused'>; now: number }): unknown[] {

@@ -14,13 +14,15 @@ import { bulkSql, countSql, pageSql, Params, shapeKey, type Tables } from './fil
 import type { NameControl } from '../../limits/limits.ts';
 import { buildControlStatements, type ControlStatements } from './control-statements.ts';
 import { NotifyJobFeed } from './job-feed.ts';
-import { type ControlRow, controlFromRow, controlValues, type Exec, planLimited } from './limited-claim.ts';
+import { type ControlRow, controlFromRow } from '../../limits/control-row.ts';
+import { controlValues, type Exec, planLimited } from './limited-claim.ts';
 import { NotifyFeed } from './notify-feed.ts';
 import { redactUrl } from './redact-url.ts';
 import { type ClaimedRow, claimedRowToJob, type JobRow, rowToJob } from './rows.ts';
 import { buildScheduleStatements, type ScheduleRecord, toScheduleRow } from './schedule-statements.ts';
 import { migrate, SCHEMA_NAME } from './schema.ts';
 import { buildStatements, type ListShape, type Statement, type Statements } from './statements.ts';
+import { splitDue } from '../schedule-due.ts';
 
 /** Options of the PostgreSQL store. */
 export interface PostgresStoreOptions {
@@ -413,9 +415,7 @@ export class PostgresStore implements Store {
 
   async schedulesDue(p: { names: string[]; now: number; limit: number }): Promise<{ due: ScheduleRow[]; nextAt: number | null }> {
     const rows = (await this.run<ScheduleRecord>('schedulesDue', 'read due schedules', this.sched.due, [p.names, p.now, p.limit])).map(toScheduleRow);
-    const due = rows.filter((r) => r.nextRunAt !== null && r.nextRunAt <= p.now);
-    const later = rows.find((r) => r.nextRunAt !== null && r.nextRunAt > p.now);
-    return { due, nextAt: later?.nextRunAt ?? null };
+    return splitDue(rows, p.now);
   }
 
   /** One transaction on one connection: the compare-and-set, then the insert of the winners' jobs (enqueue's statement). */

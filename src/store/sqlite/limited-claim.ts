@@ -1,23 +1,12 @@
 import type Database from 'better-sqlite3';
 import { type Candidate, controlState, candidatesFor, keyOf, MAX_KEYS, perKeyDepth, planClaim } from '../../limits/claim-plan.ts';
+import { type ControlRow, controlFromRow } from '../../limits/control-row.ts';
 import type { NameControl } from '../../limits/limits.ts';
 import { parseWindow } from '../../limits/rate-window.ts';
 import * as SQL from './control-statements.ts';
 import type { ClaimedRow } from './rows.ts';
 import { CLAIM_CHOSEN } from './statements.ts';
 
-/** A control row as SQLite returns it. */
-export interface ControlRow {
-  name: string;
-  paused: number;
-  concurrency: number | null;
-  per_key_concurrency: number | null;
-  rate_max: number | null;
-  rate_interval_ms: number | null;
-  per_key_rate_max: number | null;
-  per_key_rate_interval_ms: number | null;
-  rate_state?: string | null;
-}
 
 export type LimitStatements = Record<
   'controls' | 'controlsOf' | 'upsertControl' | 'running' | 'candidates' | 'keyStates' | 'writeNameStates' | 'writeKeyStates' | 'pruneKeyStates' | 'claimChosen',
@@ -36,20 +25,6 @@ export function prepareLimitStatements(db: Database.Database): LimitStatements {
     writeKeyStates: db.prepare(SQL.WRITE_KEY_STATES),
     pruneKeyStates: db.prepare(SQL.PRUNE_KEY_STATES),
     claimChosen: db.prepare(CLAIM_CHOSEN).raw(true),
-  };
-}
-
-export function controlFromRow(row: ControlRow): NameControl {
-  return {
-    name: row.name,
-    paused: row.paused === 1,
-    concurrency: row.concurrency,
-    perKeyConcurrency: row.per_key_concurrency,
-    rate: row.rate_max !== null && row.rate_interval_ms !== null ? { max: row.rate_max, intervalMs: row.rate_interval_ms } : null,
-    perKeyRate:
-      row.per_key_rate_max !== null && row.per_key_rate_interval_ms !== null
-        ? { max: row.per_key_rate_max, intervalMs: row.per_key_rate_interval_ms }
-        : null,
   };
 }
 

@@ -19,11 +19,13 @@ import { Journal } from './journal.ts';
 import { JournalFeed } from './journal-feed.ts';
 import { type ClaimedRow, claimedRowToJob, type JobRow, rowToJob } from './rows.ts';
 import type { NameControl } from '../../limits/limits.ts';
-import { claimLimited, type ControlRow, controlFromRow, controlParams, type LimitStatements, prepareLimitStatements } from './limited-claim.ts';
+import { type ControlRow, controlFromRow } from '../../limits/control-row.ts';
+import { claimLimited, controlParams, type LimitStatements, prepareLimitStatements } from './limited-claim.ts';
 import { prepareScheduleStatements, type ScheduleRecord, toScheduleRow } from './schedule-statements.ts';
 import { migrate } from './schema.ts';
 import * as SQL from './statements.ts';
 import { CLAIMED_COLUMNS } from './statements.ts';
+import { splitDue } from '../schedule-due.ts';
 
 /** Options of the SQLite store. */
 export interface SqliteStoreOptions {
@@ -214,9 +216,7 @@ export class SqliteStore implements Store {
   async schedulesDue(p: { names: string[]; now: number; limit: number }): Promise<{ due: ScheduleRow[]; nextAt: number | null }> {
     const params = { names: JSON.stringify(p.names), now: p.now, limit: p.limit };
     const rows = this.run('schedulesDue', 1, 'read due schedules', () => this.sched.due.all(params) as ScheduleRecord[], false).map(toScheduleRow);
-    const due = rows.filter((r) => r.nextRunAt !== null && r.nextRunAt <= p.now);
-    const later = rows.find((r) => r.nextRunAt !== null && r.nextRunAt > p.now);
-    return { due, nextAt: later?.nextRunAt ?? null };
+    return splitDue(rows, p.now);
   }
 
   async schedulesFire(p: { fires: ScheduleFire[]; now: number }): Promise<{ fired: string[]; jobIds: string[] }> {
