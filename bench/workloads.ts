@@ -118,6 +118,23 @@ const W3K_KEYS = 100;
 const W3K_PER_KEY = 10;
 
 /**
+ * When the drain's clock stops: once `ran()` says every handler call the run waits for happened, the store is
+ * asked every 2 ms whether `name` has jobs left (Session.unfinished, a cheap query); the clock stops at the
+ * start of the look-up that saw none. Until then it checks every 20 ms, every 2 ms once `close()`. Undefined:
+ * the deadline passed first.
+ */
+async function clockStop(s: Session, name: string, deadline: number, ran: () => boolean, close: () => boolean): Promise<number | undefined> {
+  while (performance.now() < deadline) {
+    if (ran()) {
+      const asked = performance.now();
+      if ((await s.unfinished(name)) === 0) return asked;
+      await sleep(2);
+    } else await sleep(close() ? 2 : 20);
+  }
+  return undefined;
+}
+
+/**
  * Starts the worker on `n` queued no-op jobs and stops the clock when the store shows none of them left
  * waiting or running: handler calls are counted in memory, and once all n ran the store is asked (a cheap
  * query, see Session.unfinished) every 2 ms. The clock stops at the start of the look-up that saw none left.
@@ -137,17 +154,7 @@ async function drain(
   const started = performance.now();
   const deadline = started + timeoutMs;
   await s.startWorker([NAME], handler, concurrency);
-  let stoppedAt: number | undefined;
-  while (performance.now() < deadline) {
-    if (ran >= n) {
-      const asked = performance.now();
-      if ((await s.unfinished(NAME)) === 0) {
-        stoppedAt = asked;
-        break;
-      }
-      await sleep(2);
-    } else await sleep(ran >= n * 0.98 ? 2 : 20);
-  }
+  const stoppedAt = await clockStop(s, NAME, deadline, () => ran >= n, () => ran >= n * 0.98);
   const capped = stoppedAt === undefined;
   const seconds = ((stoppedAt ?? performance.now()) - started) / 1000;
   // What the system sent until the clock stopped (unfinished() bypasses the counted channels: direct SQL
@@ -252,17 +259,7 @@ const w3f: Workload = {
         if (job.name === FLOW_PARENT) parentRan = true;
         else ran++;
       }, concurrency);
-      let stoppedAt: number | undefined;
-      while (performance.now() < deadline) {
-        if (parentRan) {
-          const asked = performance.now();
-          if ((await s.unfinished(FLOW_PARENT)) === 0) {
-            stoppedAt = asked;
-            break;
-          }
-          await sleep(2);
-        } else await sleep(ran >= n * 0.98 ? 2 : 20);
-      }
+      const stoppedAt = await clockStop(s, FLOW_PARENT, deadline, () => parentRan, () => ran >= n * 0.98);
       const capped = stoppedAt === undefined;
       const seconds = ((stoppedAt ?? performance.now()) - started) / 1000;
       const after = await s.traffic();
