@@ -7,13 +7,14 @@ import { useLive, useThrottled } from '../live.ts';
 import { navigate } from '../route.ts';
 import { useStore } from '../store.ts';
 import { useResource } from '../use-resource.ts';
+import { type Message, Notice } from '../components/notice.tsx';
 
 /** One job: data, result, progress (live), attempt history with stacks, times, worker, and its actions. */
 export function JobPage({ id }: { id: string }) {
   const f = useStore(features);
   const job = useResource(() => api<Job>(`api/jobs/${encodeURIComponent(id)}`), [id]);
   const [liveJob, setLiveJob] = useState<Job | null>(null);
-  const [message, setMessage] = useState<{ text: string; error?: boolean } | null>(null);
+  const [message, setMessage] = useState<Message | null>(null);
   const [busy, setBusy] = useState(false);
   const [confirmElement, confirm] = useConfirm();
   const reload = useThrottled(job.reload, 500);
@@ -92,11 +93,7 @@ export function JobPage({ id }: { id: string }) {
           </button>
         </div>
       )}
-      {message && (
-        <p class={message.error ? 'error' : 'notice'} role="status">
-          {message.text}
-        </p>
-      )}
+      <Notice message={message} />
       <div class="grid">
         <dl class="facts">
           <dt>Progress</dt>

@@ -7,6 +7,7 @@ import { useLive, useThrottled } from '../live.ts';
 import { navigate, type Route } from '../route.ts';
 import { useStore } from '../store.ts';
 import { useResource } from '../use-resource.ts';
+import { type Message, Notice } from '../components/notice.tsx';
 
 const PAGE = 50;
 
@@ -58,7 +59,7 @@ export function Jobs({ route, locked }: { route: Route; locked?: JobStatus }) {
   }, [key]);
   const names = useResource(() => api<{ names: NameInfo[] }>('api/names'), []);
   const [rows, setRows] = useState<Job[]>([]);
-  const [message, setMessage] = useState<{ text: string; error?: boolean } | null>(null);
+  const [message, setMessage] = useState<Message | null>(null);
   const [confirmElement, confirm] = useConfirm();
   useEffect(() => setRows(page.data?.jobs ?? []), [page.data]);
 
@@ -139,11 +140,7 @@ export function Jobs({ route, locked }: { route: Route; locked?: JobStatus }) {
           </button>
         </div>
       )}
-      {message && (
-        <p class={message.error ? 'error' : 'notice'} role="status">
-          {message.text}
-        </p>
-      )}
+      <Notice message={message} />
       {page.error && <p class="error">{page.error.message}</p>}
       <div class="table-wrap">
         <table class="jobs">
